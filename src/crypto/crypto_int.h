@@ -1,0 +1,41 @@
+/* crypto_int.h - internals shared by the files of src/crypto (and the TLS
+ * glue next to them). Nothing outside src/crypto includes this header: it is
+ * the only place where the opaque handles of crypto.h meet OpenSSL types.
+ *
+ * Representation:
+ *   struct cr_key   wraps an EVP_PKEY that is always EC P-256, and records
+ *                   whether the private scalar is present;
+ *   struct cr_cert  IS an X509 (the pointer is cast), so cr_cert_ref() is
+ *                   X509_up_ref() and cr_cert_free() is X509_free();
+ *   struct cr_csr   IS an X509_REQ.
+ *   struct cr_sha256_ctx IS an EVP_MD_CTX. */
+#pragma once
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include "crypto/crypto.h"
+
+struct cr_key {
+        EVP_PKEY *pkey;
+        bool priv;
+};
+
+/* Borrowed; valid as long as `k`. */
+static inline EVP_PKEY *cr_key_evp(const struct cr_key *k) { return k->pkey; }
+/* Wraps `pkey` (ownership passes to the new handle on success only) after
+ * checking that it is an EC key on P-256. */
+int cr_key_wrap(EVP_PKEY *pkey, bool priv, struct cr_key **ret, struct rp_err *err) RP_WUR;
+
+static inline X509 *cr_cert_x509(const struct cr_cert *c) { return (X509 *)c; }
+/* Takes ownership of `x`. */
+static inline struct cr_cert *cr_cert_wrap(X509 *x) { return (struct cr_cert *)x; }
+static inline X509_REQ *cr_csr_req(const struct cr_csr *c) { return (X509_REQ *)c; }
+static inline struct cr_csr *cr_csr_wrap(X509_REQ *r) { return (struct cr_csr *)r; }
+
+/* Sets `err` to the formatted message followed by ": " and every entry of
+ * the thread's OpenSSL error queue (oldest first, "; "-separated), and
+ * empties the queue. Returns `code`. */
+int cr_ossl_err(struct rp_err *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Subject of a certificate as one line ("CN=x, O=y"), into buf. */
+void cr_x509_name_line(const X509_NAME *name, char *buf, size_t len);

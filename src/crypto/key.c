@@ -1,0 +1,460 @@
+/* key.c - P-256 key handles: generation, deterministic derivation from a
+ * seed, PEM/DER/raw import and export, key ids and JWK thumbprints.
+ *
+ * Every key that enters through here is checked: EC on the named curve P-256
+ * only (no explicit parameters), public points must pass OpenSSL's public
+ * key check, and private keys must match their public half (pairwise
+ * check), so a corrupted key file cannot produce unverifiable signatures. */
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "crypto/crypto_int.h"
+#include "lib/cleanup.h"
+#include "lib/encode.h"
+#include "lib/fileio.h"
+
+#define P256_NAME "prime256v1"
+
+/* Info label of the seed -> scalar expansion; part of the key derivation, so
+ * it never changes (see cr_key_from_seed in crypto.h). */
+static const char seed_info[] = "rampart p256 scalar";
+
+static int check_p256(EVP_PKEY *pkey, struct rp_err *err)
+{
+        char grp[64];
+        size_t l = 0;
+
+        if (!EVP_PKEY_is_a(pkey, "EC")) {
+                const char *t = EVP_PKEY_get0_type_name(pkey);
+                return rp_err_set(err, -EINVAL, "key type is %s, only EC P-256 is accepted",
+                                  t ? t : "unknown");
+        }
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, grp, sizeof(grp),
+                                           &l) != 1) {
+                ERR_clear_error();
+                return rp_err_set(err, -EINVAL,
+                                  "EC key has no named curve (explicit parameters are refused); "
+                                  "only P-256 is accepted");
+        }
+        if (strcmp(grp, P256_NAME) != 0 && strcmp(grp, "P-256") != 0)
+                return rp_err_set(err, -EINVAL, "EC key is on curve %s, only P-256 is accepted",
+                                  grp);
+        /* OpenSSL maps explicit parameters that equal a named curve onto
+         * its name; refuse the explicit encoding anyway (the form that
+         * curve-substitution attacks use). */
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, grp, sizeof(grp),
+                                           &l) == 1 &&
+            strcmp(grp, OSSL_PKEY_EC_ENCODING_GROUP) != 0)
+                return rp_err_set(err, -EINVAL,
+                                  "EC key uses %s curve parameters, only the named curve P-256 "
+                                  "is accepted", grp);
+        ERR_clear_error();
+        return 0;
+}
+
+int cr_key_wrap(EVP_PKEY *pkey, bool priv, struct cr_key **ret, struct rp_err *err)
+{
+        EVP_PKEY_CTX *pc = NULL;
+        struct cr_key *k;
+        int r;
+
+        r = check_p256(pkey, err);
+        if (r < 0)
+                return r;
+        pc = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+        if (!pc)
+                return cr_ossl_err(err, -ENOMEM, "cannot allocate key context");
+        if (priv) {
+                if (EVP_PKEY_pairwise_check(pc) != 1) {
+                        EVP_PKEY_CTX_free(pc);
+                        return cr_ossl_err(err, -EINVAL,
+                                           "P-256 private key does not match its public key");
+                }
+        } else if (EVP_PKEY_public_check(pc) != 1) {
+                EVP_PKEY_CTX_free(pc);
+                return cr_ossl_err(err, -EINVAL, "P-256 public key is not a valid curve point");
+        }
+        EVP_PKEY_CTX_free(pc);
+        k = calloc(1, sizeof(*k));
+        if (!k)
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        k->pkey = pkey;
+        k->priv = priv;
+        *ret = k;
+        return 0;
+}
+
+void cr_key_free(struct cr_key *k)
+{
+        if (!k)
+                return;
+        EVP_PKEY_free(k->pkey);   /* the EC key manager clears the scalar */
+        free(k);
+}
+
+bool cr_key_is_private(const struct cr_key *k)
+{
+        return k && k->priv;
+}
+
+int cr_key_generate(struct cr_key **ret, struct rp_err *err)
+{
+        EVP_PKEY *pkey;
+        int r;
+
+        ERR_clear_error();
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        if (!pkey)
+                return cr_ossl_err(err, -EIO, "P-256 key generation failed");
+        r = cr_key_wrap(pkey, true, ret, err);
+        if (r < 0)
+                EVP_PKEY_free(pkey);
+        return r;
+}
+
+/* Builds an EVP_PKEY from OSSL_PARAMs (group + pub [+ priv]). */
+static int key_from_params(OSSL_PARAM *params, bool priv, struct cr_key **ret,
+                           struct rp_err *err)
+{
+        EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        EVP_PKEY *pkey = NULL;
+        int r;
+
+        if (!pc)
+                return cr_ossl_err(err, -ENOMEM, "cannot allocate EC key context");
+        if (EVP_PKEY_fromdata_init(pc) != 1 ||
+            EVP_PKEY_fromdata(pc, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                              params) != 1) {
+                EVP_PKEY_CTX_free(pc);
+                return cr_ossl_err(err, -EINVAL, "cannot import P-256 %s key",
+                                   priv ? "private" : "public");
+        }
+        EVP_PKEY_CTX_free(pc);
+        r = cr_key_wrap(pkey, priv, ret, err);
+        if (r < 0)
+                EVP_PKEY_free(pkey);
+        return r;
+}
+
+int cr_key_from_seed(const uint8_t seed[32], struct cr_key **ret, struct rp_err *err)
+{
+        uint8_t okm[64], d_native[CR_P256_SCALAR_LEN], pub[CR_P256_PUB_LEN];
+        BN_CTX *bnctx = NULL;
+        EC_GROUP *group = NULL;
+        EC_POINT *point = NULL;
+        BIGNUM *x = NULL, *d = NULL, *nm1 = NULL;
+        OSSL_PARAM params[4];
+        int r;
+
+        ERR_clear_error();
+        r = cr_hkdf_sha512(NULL, 0, seed, 32, (const uint8_t *)seed_info, strlen(seed_info), okm,
+                           sizeof(okm));
+        if (r < 0) {
+                r = cr_ossl_err(err, r, "seed expansion (HKDF-SHA-512) failed");
+                goto out;
+        }
+        bnctx = BN_CTX_secure_new();
+        group = EC_GROUP_new_by_curve_name_ex(NULL, NULL, NID_X9_62_prime256v1);
+        x = BN_secure_new();
+        d = BN_secure_new();
+        if (!bnctx || !group || !x || !d) {
+                r = cr_ossl_err(err, -ENOMEM, "cannot allocate P-256 derivation state");
+                goto out;
+        }
+        BN_set_flags(x, BN_FLG_CONSTTIME);
+        BN_set_flags(d, BN_FLG_CONSTTIME);
+        /* d = (OKM mod (n - 1)) + 1: always in [1, n-1]; the 512-bit OKM
+         * makes the bias of the reduction negligible (2^-256). */
+        nm1 = BN_dup(EC_GROUP_get0_order(group));
+        if (!nm1 || !BN_sub_word(nm1, 1) || !BN_bin2bn(okm, sizeof(okm), x) ||
+            !BN_mod(d, x, nm1, bnctx) || !BN_add_word(d, 1)) {
+                r = cr_ossl_err(err, -EIO, "P-256 scalar reduction failed");
+                goto out;
+        }
+        /* OpenSSL 3.0 does not derive the public point when a private scalar
+         * is imported, so compute pub = d*G here and import both. */
+        point = EC_POINT_new(group);
+        if (!point || EC_POINT_mul(group, point, d, NULL, NULL, bnctx) != 1 ||
+            EC_POINT_point2oct(group, point, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof(pub),
+                               bnctx) != sizeof(pub)) {
+                r = cr_ossl_err(err, -EIO, "P-256 public point computation failed");
+                goto out;
+        }
+        if (BN_bn2nativepad(d, d_native, sizeof(d_native)) != (int)sizeof(d_native)) {
+                r = cr_ossl_err(err, -EIO, "P-256 scalar encoding failed");
+                goto out;
+        }
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                     (char *)P256_NAME, 0);
+        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub));
+        params[2] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, d_native, sizeof(d_native));
+        params[3] = OSSL_PARAM_construct_end();
+        r = key_from_params(params, true, ret, err);
+out:
+        cr_wipe(okm, sizeof(okm));
+        cr_wipe(d_native, sizeof(d_native));
+        EC_POINT_free(point);
+        BN_free(nm1);
+        BN_clear_free(x);
+        BN_clear_free(d);
+        EC_GROUP_free(group);
+        BN_CTX_free(bnctx);
+        return r;
+}
+
+/* Never prompt on a terminal for a pass phrase. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+        (void)buf;
+        (void)size;
+        (void)rwflag;
+        (void)u;
+        return -1;
+}
+
+int cr_key_from_pem(const void *pem, size_t len, struct cr_key **ret, struct rp_err *err)
+{
+        BIO *bio;
+        EVP_PKEY *pkey;
+        bool priv;
+        int r;
+
+        ERR_clear_error();
+        if (!pem || len == 0)
+                return rp_err_set(err, -EINVAL, "empty PEM key");
+        if (len > CR_MAX_PEM)
+                return rp_err_set(err, -EFBIG, "PEM key of %zu bytes exceeds the limit of %d",
+                                  len, CR_MAX_PEM);
+        if (memmem(pem, len, "ENCRYPTED", 9))
+                return rp_err_set(err, -EINVAL, "encrypted private keys are not supported");
+        priv = memmem(pem, len, "PRIVATE KEY-----", 16) != NULL;
+        if (!priv && !memmem(pem, len, "-----BEGIN PUBLIC KEY-----", 26))
+                return rp_err_set(err, -EINVAL,
+                                  "not a PEM key: expected a 'PRIVATE KEY', 'EC PRIVATE KEY' or "
+                                  "'PUBLIC KEY' block");
+        bio = BIO_new_mem_buf(pem, (int)len);
+        if (!bio)
+                return cr_ossl_err(err, -ENOMEM, "cannot allocate BIO");
+        if (priv)
+                pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_password, NULL, NULL, NULL);
+        else
+                pkey = PEM_read_bio_PUBKEY_ex(bio, NULL, no_password, NULL, NULL, NULL);
+        BIO_free(bio);
+        if (!pkey)
+                return cr_ossl_err(err, -EINVAL, "cannot parse PEM %s key",
+                                   priv ? "private" : "public");
+        r = cr_key_wrap(pkey, priv, ret, err);
+        if (r < 0)
+                EVP_PKEY_free(pkey);
+        return r;
+}
+
+int cr_key_to_pem(const struct cr_key *k, bool private_part, char **ret_pem, struct rp_err *err)
+{
+        BIO *bio;
+        char *data = NULL, *out;
+        long n;
+        int ok;
+
+        ERR_clear_error();
+        if (private_part && !k->priv)
+                return rp_err_set(err, -EINVAL, "key has no private part to export");
+        /* secure-memory BIO: its buffer is cleansed when freed */
+        bio = BIO_new(private_part ? BIO_s_secmem() : BIO_s_mem());
+        if (!bio)
+                return cr_ossl_err(err, -ENOMEM, "cannot allocate BIO");
+        if (private_part)
+                ok = PEM_write_bio_PrivateKey(bio, k->pkey, NULL, NULL, 0, NULL, NULL);
+        else
+                ok = PEM_write_bio_PUBKEY(bio, k->pkey);
+        n = BIO_get_mem_data(bio, &data);
+        if (ok != 1 || n <= 0) {
+                BIO_free(bio);
+                return cr_ossl_err(err, -EIO, "cannot encode %s key as PEM",
+                                   private_part ? "private" : "public");
+        }
+        out = malloc((size_t)n + 1);
+        if (!out) {
+                cr_wipe(data, (size_t)n);
+                BIO_free(bio);
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        }
+        memcpy(out, data, (size_t)n);
+        out[n] = '\0';
+        cr_wipe(data, (size_t)n);
+        BIO_free(bio);
+        *ret_pem = out;
+        return 0;
+}
+
+int cr_key_save_pem(const char *path, const struct cr_key *k, bool private_part,
+                    struct rp_err *err)
+{
+        char *pem = NULL;
+        size_t len;
+        int r;
+
+        r = cr_key_to_pem(k, private_part, &pem, err);
+        if (r < 0)
+                return r;
+        len = strlen(pem);
+        r = rp_write_file_atomic(path, pem, len, private_part ? 0600 : 0644, err);
+        cr_wipe(pem, len);
+        free(pem);
+        return r;
+}
+
+int cr_key_load_pem(const char *path, struct cr_key **ret, struct rp_err *err)
+{
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int r;
+
+        r = rp_read_file(path, CR_MAX_PEM, &data, &len, err);
+        if (r < 0)
+                return r;
+        r = cr_key_from_pem(data, len, ret, err);
+        cr_wipe(data, len);
+        free(data);
+        if (r < 0)
+                return rp_err_prefix(err, "key file '%s'", path);
+        return 0;
+}
+
+int cr_key_pub_to_der(const struct cr_key *k, uint8_t **ret_der, size_t *ret_len)
+{
+        unsigned char *p;
+        uint8_t *buf;
+        int n;
+
+        n = i2d_PUBKEY(k->pkey, NULL);
+        if (n <= 0)
+                return -EIO;
+        buf = malloc((size_t)n);
+        if (!buf)
+                return -ENOMEM;
+        p = buf;
+        if (i2d_PUBKEY(k->pkey, &p) != n) {
+                free(buf);
+                return -EIO;
+        }
+        *ret_der = buf;
+        *ret_len = (size_t)n;
+        return 0;
+}
+
+int cr_key_pub_from_der(const void *der, size_t len, struct cr_key **ret, struct rp_err *err)
+{
+        const unsigned char *p = der;
+        EVP_PKEY *pkey;
+        int r;
+
+        ERR_clear_error();
+        if (!der || len == 0)
+                return rp_err_set(err, -EINVAL, "empty public key DER");
+        if (len > CR_MAX_PEM)
+                return rp_err_set(err, -EFBIG, "public key DER of %zu bytes exceeds the limit of %d",
+                                  len, CR_MAX_PEM);
+        pkey = d2i_PUBKEY_ex(NULL, &p, (long)len, NULL, NULL);
+        if (!pkey)
+                return cr_ossl_err(err, -EINVAL, "cannot parse SubjectPublicKeyInfo DER");
+        if ((size_t)(p - (const unsigned char *)der) != len) {
+                EVP_PKEY_free(pkey);
+                return rp_err_set(err, -EINVAL,
+                                  "SubjectPublicKeyInfo DER has %zu trailing bytes",
+                                  len - (size_t)(p - (const unsigned char *)der));
+        }
+        r = cr_key_wrap(pkey, false, ret, err);
+        if (r < 0)
+                EVP_PKEY_free(pkey);
+        return r;
+}
+
+int cr_key_pub_raw(const struct cr_key *k, uint8_t out[CR_P256_PUB_LEN])
+{
+        BIGNUM *x = NULL, *y = NULL;
+        int r = -EIO;
+
+        if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
+            EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1) {
+                ERR_clear_error();
+                goto out;
+        }
+        out[0] = POINT_CONVERSION_UNCOMPRESSED;
+        if (BN_bn2binpad(x, out + 1, 32) != 32 || BN_bn2binpad(y, out + 33, 32) != 32)
+                goto out;
+        r = 0;
+out:
+        BN_free(x);
+        BN_free(y);
+        return r;
+}
+
+int cr_key_pub_from_raw(const uint8_t raw[CR_P256_PUB_LEN], struct cr_key **ret,
+                        struct rp_err *err)
+{
+        uint8_t pub[CR_P256_PUB_LEN];
+        OSSL_PARAM params[3];
+
+        ERR_clear_error();
+        if (raw[0] != POINT_CONVERSION_UNCOMPRESSED)
+                return rp_err_set(err, -EINVAL,
+                                  "raw P-256 public key starts with 0x%02x, expected 0x04 "
+                                  "(uncompressed point)", raw[0]);
+        memcpy(pub, raw, sizeof(pub));
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                     (char *)P256_NAME, 0);
+        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub));
+        params[2] = OSSL_PARAM_construct_end();
+        return key_from_params(params, false, ret, err);
+}
+
+int cr_key_id(const struct cr_key *k, uint8_t out[CR_KEY_ID_LEN])
+{
+        uint8_t *der = NULL;
+        size_t len;
+        int r;
+
+        r = cr_key_pub_to_der(k, &der, &len);
+        if (r < 0)
+                return r;
+        cr_sha256(der, len, out);
+        free(der);
+        return 0;
+}
+
+bool cr_key_pub_equal(const struct cr_key *a, const struct cr_key *b)
+{
+        if (!a || !b)
+                return false;
+        return EVP_PKEY_eq(a->pkey, b->pkey) == 1;
+}
+
+int cr_key_jwk_thumbprint(const struct cr_key *k, char out[44])
+{
+        uint8_t raw[CR_P256_PUB_LEN], digest[CR_SHA256_LEN];
+        char x[44], y[44], json[160];
+        int r, n;
+
+        r = cr_key_pub_raw(k, raw);
+        if (r < 0)
+                return r;
+        rp_b64url_encode(raw + 1, 32, x);
+        rp_b64url_encode(raw + 33, 32, y);
+        /* RFC 7638 section 3.2: required members only, lexicographic order,
+         * no whitespace. */
+        n = snprintf(json, sizeof(json), "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+                     x, y);
+        if (n < 0 || (size_t)n >= sizeof(json))
+                return -EIO;
+        cr_sha256(json, (size_t)n, digest);
+        rp_b64url_encode(digest, sizeof(digest), out);
+        return 0;
+}
