@@ -1,0 +1,15 @@
+/* routes.h - every route set the server registers. Each entity module
+ * defines one `const struct srv_route_set srv_routes_<entity>` and adds it
+ * to this list and to the table in routes.c. The authorization matrix test
+ * and the OpenAPI check read the registered table, so a route is covered
+ * the moment it is listed here. */
+#pragma once
+#include "server/http.h"
+
+extern const struct srv_route_set srv_routes_ops;       /* /healthz, /metrics, /_routes, whoami */
+extern const struct srv_route_set srv_routes_tenants;
+extern const struct srv_route_set srv_routes_tokens;
+extern const struct srv_route_set srv_routes_audit;
+
+/* NULL-terminated list used by the server at start-up. */
+extern const struct srv_route_set *const srv_route_sets[];
