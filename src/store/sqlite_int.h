@@ -47,10 +47,16 @@ int sq_col_blob(sqlite3_stmt *s, int col, void *buf, size_t size, size_t *ret_le
 /* Runs a paged list: `s` must select rows ordered by seq ascending with the
  * seq > ?after and LIMIT ?limit+1 already bound by the caller; `row` copies
  * one row into item `i` of the array (elements of `elem` bytes) and returns
- * its seq. Fills *ret_items/*ret_n/*ret_next. */
+ * its seq. Fills ret_items, ret_n and ret_next. */
 int sq_list(struct store *st, sqlite3_stmt *s, size_t limit, size_t elem,
             int64_t (*row)(sqlite3_stmt *s, void *item), void **ret_items, size_t *ret_n,
             int64_t *ret_next, struct rp_err *err, const char *what);
+
+/* Steps a single-row query: 0 with the row copied by `row` into `item`,
+ * -ENOENT (err untouched: the caller names what was missing) when there is
+ * no row, or sq_fail(). Always resets the statement. */
+int sq_get(struct store *st, sqlite3_stmt *s, int64_t (*row)(sqlite3_stmt *s, void *item),
+           void *item, struct rp_err *err, const char *what);
 
 /* Forward migrations (sqlite_migrations.c): applied in order inside one
  * transaction each; the schema_version table records the last applied. */
