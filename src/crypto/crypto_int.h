@@ -21,6 +21,9 @@ struct cr_key {
 
 /* Borrowed; valid as long as `k`. */
 static inline EVP_PKEY *cr_key_evp(const struct cr_key *k) { return k->pkey; }
+/* 0 when `pkey` is an EC key on the named curve P-256, else -EINVAL with a
+ * message naming what it is instead. */
+int cr_pkey_check_p256(EVP_PKEY *pkey, struct rp_err *err) RP_WUR;
 /* Wraps `pkey` (ownership passes to the new handle on success only) after
  * checking that it is an EC key on P-256. */
 int cr_key_wrap(EVP_PKEY *pkey, bool priv, struct cr_key **ret, struct rp_err *err) RP_WUR;

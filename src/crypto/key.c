@@ -26,7 +26,7 @@
  * it never changes (see cr_key_from_seed in crypto.h). */
 static const char seed_info[] = "rampart p256 scalar";
 
-static int check_p256(EVP_PKEY *pkey, struct rp_err *err)
+int cr_pkey_check_p256(EVP_PKEY *pkey, struct rp_err *err)
 {
         char grp[64];
         size_t l = 0;
@@ -65,7 +65,7 @@ int cr_key_wrap(EVP_PKEY *pkey, bool priv, struct cr_key **ret, struct rp_err *e
         struct cr_key *k;
         int r;
 
-        r = check_p256(pkey, err);
+        r = cr_pkey_check_p256(pkey, err);
         if (r < 0)
                 return r;
         pc = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);

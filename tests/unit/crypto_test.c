@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -797,6 +798,589 @@ static void test_sign_openssl_cli(void **state)
         cr_key_free(k);
 }
 
+/* ---- X.509 ---- */
+
+#define DAY (24 * 3600)
+
+/* TCG DiceTcbInfo-like value (a SEQUENCE) and a UEID (OCTET STRING) as the
+ * custom extensions DICE certificates carry. */
+static const uint8_t tcb_der[] = {0x30, 0x08, 0x80, 0x01, 0x02, 0x83, 0x03, 0x01, 0x02, 0x03};
+static const uint8_t ueid_der[] = {0x04, 0x05, 0x01, 0xaa, 0xbb, 0xcc, 0xdd};
+
+struct pki {
+        struct cr_key *root_key, *inter_key, *leaf_key;
+        struct cr_cert *root, *inter, *leaf;
+};
+
+static void pki_build(struct pki *p, uint8_t seed_base, time_t leaf_not_after)
+{
+        struct rp_err err = {0};
+        time_t now = time(NULL);
+        struct cr_ext exts[] = {
+                {"2.23.133.5.4.1", tcb_der, sizeof(tcb_der), false},
+                {"2.23.133.5.4.4", ueid_der, sizeof(ueid_der), false},
+        };
+        struct cr_cert_spec root = {.cn = "Rampart Test Root", .o = "Rampart", .ca = true,
+                                    .path_len = -1, .not_after = now + 3650 * DAY,
+                                    .key_usage = CR_KU_KEY_CERT_SIGN | CR_KU_CRL_SIGN,
+                                    .not_before = now - 30 * DAY, .serial_hex = "01"};
+        struct cr_cert_spec inter = {.cn = "Rampart Test Device CA", .o = "Rampart", .ca = true,
+                                     .path_len = 0, .not_after = now + 1000 * DAY,
+                                     .not_before = now - 30 * DAY,
+                                     .key_usage = CR_KU_KEY_CERT_SIGN | CR_KU_CRL_SIGN};
+        struct cr_cert_spec leaf = {.cn = "device-0001", .o = "tenant-a",
+                                    .not_after = leaf_not_after ? leaf_not_after : now + DAY,
+                                    .key_usage = CR_KU_DIGITAL_SIGNATURE,
+                                    .ext_key_usage = CR_EKU_CLIENT_AUTH | CR_EKU_SERVER_AUTH,
+                                    .san_uri = "urn:rampart:device:0001",
+                                    .san_dns = "device-0001.example",
+                                    .san_ip = "127.0.0.1",
+                                    .exts = exts, .n_exts = 2};
+        struct cr_csr *csr = NULL;
+        struct cr_key *csr_pub = NULL;
+        uint8_t *der = NULL;
+        size_t n = 0;
+
+        memset(p, 0, sizeof(*p));
+        p->root_key = seed_key(seed_base);
+        p->inter_key = seed_key((uint8_t)(seed_base + 1));
+        p->leaf_key = seed_key((uint8_t)(seed_base + 2));
+        assert_int_equal(cr_cert_self_signed(p->root_key, &root, &p->root, &err), 0);
+        assert_int_equal(cr_cert_issue(p->root, p->root_key, p->inter_key, &inter, &p->inter,
+                                       &err), 0);
+        /* the leaf goes through a CSR, as a device's would */
+        assert_int_equal(cr_csr_new(p->leaf_key, "ignored-by-ca", &csr, &err), 0);
+        assert_int_equal(cr_csr_to_der(csr, &der, &n), 0);
+        cr_csr_free(csr);
+        csr = NULL;
+        assert_int_equal(cr_csr_parse(der, n, &csr, &err), 0);
+        free(der);
+        assert_int_equal(cr_csr_pubkey(csr, &csr_pub), 0);
+        assert_true(cr_key_pub_equal(csr_pub, p->leaf_key));
+        if (leaf_not_after && leaf_not_after < now)
+                leaf.not_before = leaf_not_after - DAY;
+        assert_int_equal(cr_cert_issue(p->inter, p->inter_key, csr_pub, &leaf, &p->leaf, &err),
+                         0);
+        cr_key_free(csr_pub);
+        cr_csr_free(csr);
+}
+
+static void pki_free(struct pki *p)
+{
+        cr_cert_free(p->root);
+        cr_cert_free(p->inter);
+        cr_cert_free(p->leaf);
+        cr_key_free(p->root_key);
+        cr_key_free(p->inter_key);
+        cr_key_free(p->leaf_key);
+}
+
+static void test_cert_fields(void **state)
+{
+        struct pki p;
+        struct rp_err err = {0};
+        char *s = NULL;
+        time_t nb, na;
+        uint8_t *der = NULL, *ski = NULL, *aki = NULL, fp[32], h[32];
+        size_t n = 0, ski_n = 0, aki_n = 0;
+        struct cr_key *k = NULL;
+
+        (void)state;
+        pki_build(&p, 0x31, 0);
+        assert_true(cr_cert_is_ca(p.root));
+        assert_true(cr_cert_is_ca(p.inter));
+        assert_false(cr_cert_is_ca(p.leaf));
+        assert_int_equal(cr_cert_subject_cn(p.leaf, &s), 0);
+        assert_string_equal(s, "device-0001");  /* the CA's spec, not the CSR's CN */
+        free(s);
+        assert_int_equal(cr_cert_subject_o(p.leaf, &s), 0);
+        assert_string_equal(s, "tenant-a");
+        free(s);
+        assert_int_equal(cr_cert_serial_hex(p.root, &s), 0);
+        assert_string_equal(s, "01");
+        free(s);
+        assert_int_equal(cr_cert_serial_hex(p.leaf, &s), 0);
+        assert_int_equal(strlen(s), 32);      /* random 16-byte serial */
+        free(s);
+        assert_int_equal(cr_cert_validity(p.leaf, &nb, &na), 0);
+        assert_true(nb <= time(NULL) && na > time(NULL) && na - nb <= DAY + 61);
+
+        /* custom extensions come back byte for byte */
+        assert_int_equal(cr_cert_ext(p.leaf, "2.23.133.5.4.1", &der, &n), 0);
+        assert_int_equal(n, sizeof(tcb_der));
+        assert_memory_equal(der, tcb_der, n);
+        free(der);
+        assert_int_equal(cr_cert_ext(p.leaf, "2.23.133.5.4.4", &der, &n), 0);
+        assert_memory_equal(der, ueid_der, sizeof(ueid_der));
+        free(der);
+        assert_int_equal(cr_cert_ext(p.root, "2.23.133.5.4.4", &der, &n), -ENOENT);
+        assert_int_equal(cr_cert_ext(p.root, "not an oid", &der, &n), -EINVAL);
+
+        /* AKI(leaf).keyIdentifier == SKI(intermediate) */
+        assert_int_equal(cr_cert_ext(p.inter, "2.5.29.14", &ski, &ski_n), 0);
+        assert_int_equal(cr_cert_ext(p.leaf, "2.5.29.35", &aki, &aki_n), 0);
+        assert_int_equal(ski_n, 22);           /* 04 14 <20 bytes> */
+        assert_int_equal(aki_n, 24);           /* 30 16 80 14 <20 bytes> */
+        assert_memory_equal(ski + 2, aki + 4, 20);
+        free(ski);
+        free(aki);
+
+        /* fingerprint is SHA-256 of the DER; DER round trip */
+        assert_int_equal(cr_cert_to_der(p.leaf, &der, &n), 0);
+        assert_int_equal(cr_cert_fingerprint(p.leaf, fp), 0);
+        cr_sha256(der, n, h);
+        assert_memory_equal(fp, h, 32);
+        {
+                struct cr_cert *c2 = NULL;
+                uint8_t *der2 = NULL;
+                size_t n2 = 0;
+                assert_int_equal(cr_cert_from_der(der, n, &c2, &err), 0);
+                assert_int_equal(cr_cert_to_der(c2, &der2, &n2), 0);
+                assert_int_equal(n, n2);
+                assert_memory_equal(der, der2, n);
+                free(der2);
+                cr_cert_free(c2);
+                c2 = NULL;
+                assert_int_equal(cr_cert_from_der(der, n - 1, &c2, &err), -EINVAL);
+                der2 = malloc(n + 1);
+                memcpy(der2, der, n);
+                der2[n] = 0;
+                assert_int_equal(cr_cert_from_der(der2, n + 1, &c2, &err), -EINVAL);
+                assert_non_null(strstr(err.msg, "trailing"));
+                free(der2);
+                assert_null(c2);
+        }
+        free(der);
+
+        /* signatures: each certificate verifies with its issuer's key only */
+        assert_int_equal(cr_cert_pubkey(p.leaf, &k), 0);
+        assert_true(cr_key_pub_equal(k, p.leaf_key));
+        cr_key_free(k);
+        assert_int_equal(cr_cert_verify_signature(p.leaf, p.inter_key, &err), 0);
+        assert_int_equal(cr_cert_verify_signature(p.inter, p.root_key, &err), 0);
+        assert_int_equal(cr_cert_verify_signature(p.root, p.root_key, &err), 0);
+        assert_int_equal(cr_cert_verify_signature(p.leaf, p.root_key, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "device-0001"));
+
+        /* references */
+        assert_ptr_equal(cr_cert_ref(p.leaf), p.leaf);
+        cr_cert_free(p.leaf);
+        assert_int_equal(cr_cert_fingerprint(p.leaf, h), 0);
+        assert_memory_equal(fp, h, 32);
+        pki_free(&p);
+}
+
+static void test_cert_pem_bundle(void **state)
+{
+        struct pki p;
+        struct rp_err err = {0};
+        char *a = NULL, *b = NULL, *c = NULL, bundle[16384], path[512];
+        struct cr_cert **v = NULL, *one = NULL;
+        size_t n = 0;
+        uint8_t f1[32], f2[32];
+
+        (void)state;
+        pki_build(&p, 0x31, 0);
+        assert_int_equal(cr_cert_to_pem(p.leaf, &a, &err), 0);
+        assert_int_equal(cr_cert_to_pem(p.inter, &b, &err), 0);
+        assert_int_equal(cr_cert_to_pem(p.root, &c, &err), 0);
+        snprintf(bundle, sizeof(bundle), "%s%s%s", a, b, c);
+        assert_int_equal(cr_certs_from_pem(bundle, strlen(bundle), 8, &v, &n, &err), 0);
+        assert_int_equal(n, 3);
+        assert_int_equal(cr_cert_fingerprint(v[1], f1), 0);
+        assert_int_equal(cr_cert_fingerprint(p.inter, f2), 0);
+        assert_memory_equal(f1, f2, 32);
+        cr_certs_free(v, n);
+        v = NULL;
+        assert_int_equal(cr_certs_from_pem(bundle, strlen(bundle), 2, &v, &n, &err), -E2BIG);
+        assert_null(v);
+        /* one good certificate then a damaged one: refused as a whole */
+        {
+                char broken[16384];
+                snprintf(broken, sizeof(broken), "%s%s", a, b);
+                broken[strlen(a) + 100] = '!';
+                assert_int_equal(cr_certs_from_pem(broken, strlen(broken), 8, &v, &n, &err),
+                                 -EINVAL);
+                assert_non_null(strstr(err.msg, "#2"));
+        }
+        assert_int_equal(cr_cert_from_pem("junk", 4, &one, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "no PEM"));
+        assert_int_equal(cr_cert_from_pem(a, strlen(a), &one, &err), 0);
+        cr_cert_free(one);
+        one = NULL;
+
+        tpath(path, sizeof(path), "leaf.crt");
+        assert_int_equal(cr_cert_save_pem(path, p.leaf, &err), 0);
+        assert_int_equal(cr_cert_load_pem(path, &one, &err), 0);
+        assert_int_equal(cr_cert_fingerprint(one, f1), 0);
+        assert_int_equal(cr_cert_fingerprint(p.leaf, f2), 0);
+        assert_memory_equal(f1, f2, 32);
+        cr_cert_free(one);
+        free(a);
+        free(b);
+        free(c);
+        pki_free(&p);
+}
+
+static void test_chain_verify(void **state)
+{
+        struct pki p, other;
+        struct rp_err err = {0};
+        struct cr_cert *untrusted[1], *trusted[1];
+        time_t now = time(NULL);
+
+        (void)state;
+        pki_build(&p, 0x31, 0);
+        untrusted[0] = p.inter;
+        trusted[0] = p.root;
+        assert_int_equal(cr_chain_verify(p.leaf, untrusted, 1, trusted, 1, 0, &err), 0);
+        assert_int_equal(cr_chain_verify(p.leaf, untrusted, 1, trusted, 1, now + 3600, &err), 0);
+        assert_int_equal(cr_chain_verify(p.inter, NULL, 0, trusted, 1, 0, &err), 0);
+        /* the intermediate is needed */
+        assert_int_equal(cr_chain_verify(p.leaf, NULL, 0, trusted, 1, 0, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "unable to get local issuer certificate"));
+        assert_non_null(strstr(err.msg, "device-0001"));
+        /* at a time after the leaf expired, or before it was valid */
+        assert_int_equal(cr_chain_verify(p.leaf, untrusted, 1, trusted, 1, now + 2 * DAY, &err),
+                         -EBADMSG);
+        assert_non_null(strstr(err.msg, "certificate has expired"));
+        assert_non_null(strstr(err.msg, "CN=device-0001"));
+        assert_int_equal(cr_chain_verify(p.leaf, untrusted, 1, trusted, 1, now - DAY, &err),
+                         -EBADMSG);
+        assert_non_null(strstr(err.msg, "not yet valid"));
+        /* nothing trusted */
+        assert_int_equal(cr_chain_verify(p.leaf, untrusted, 1, NULL, 0, 0, &err), -EINVAL);
+
+        /* a different root with the same names does not anchor this chain */
+        pki_build(&other, 0x71, 0);
+        {
+                struct cr_key *rogue_key = seed_key(0x66);
+                struct cr_cert *rogue = NULL;
+                struct cr_cert_spec rs = {.cn = "Rampart Test Root", .o = "Rampart", .ca = true,
+                                          .path_len = -1, .not_after = now + DAY,
+                                          .key_usage = CR_KU_KEY_CERT_SIGN};
+                assert_int_equal(cr_cert_self_signed(rogue_key, &rs, &rogue, &err), 0);
+                trusted[0] = rogue;
+                assert_int_equal(cr_chain_verify(p.leaf, untrusted, 1, trusted, 1, 0, &err),
+                                 -EBADMSG);
+                assert_non_null(strstr(err.msg, "Rampart Test Device CA"));
+                cr_cert_free(rogue);
+                cr_key_free(rogue_key);
+        }
+        /* a leaf of another PKI with the same names (other keys) does not
+         * chain through this intermediate */
+        trusted[0] = p.root;
+        assert_int_equal(cr_chain_verify(other.leaf, untrusted, 1, trusted, 1, 0, &err),
+                         -EBADMSG);
+        assert_non_null(strstr(err.msg, "unable to get local issuer certificate"));
+        /* a forged leaf: the real one with one bit of its signature flipped */
+        {
+                uint8_t *der = NULL;
+                size_t n = 0;
+                struct cr_cert *forged = NULL;
+                assert_int_equal(cr_cert_to_der(p.leaf, &der, &n), 0);
+                der[n - 3] ^= 0x04;
+                assert_int_equal(cr_cert_from_der(der, n, &forged, &err), 0);
+                assert_int_equal(cr_chain_verify(forged, untrusted, 1, trusted, 1, 0, &err),
+                                 -EBADMSG);
+                assert_non_null(strstr(err.msg, "certificate signature failure"));
+                assert_non_null(strstr(err.msg, "device-0001"));
+                /* and with the subject CN changed (signed data) */
+                der[n - 3] ^= 0x04;
+                {
+                        uint8_t *cn = memmem(der, n, "device-0001", 11);
+                        assert_non_null(cn);
+                        cn[10] = '2';
+                }
+                cr_cert_free(forged);
+                forged = NULL;
+                assert_int_equal(cr_cert_from_der(der, n, &forged, &err), 0);
+                assert_int_equal(cr_chain_verify(forged, untrusted, 1, trusted, 1, 0, &err),
+                                 -EBADMSG);
+                assert_non_null(strstr(err.msg, "certificate signature failure"));
+                assert_non_null(strstr(err.msg, "device-0002"));
+                cr_cert_free(forged);
+                free(der);
+        }
+        pki_free(&other);
+        pki_free(&p);
+}
+
+/* An expired leaf (issued with a validity window in the past). */
+static void test_chain_expired_leaf(void **state)
+{
+        struct pki p;
+        struct rp_err err = {0};
+        struct cr_cert *untrusted[1], *trusted[1];
+        time_t past = time(NULL) - 10 * DAY;
+
+        (void)state;
+        pki_build(&p, 0x31, past);
+        untrusted[0] = p.inter;
+        trusted[0] = p.root;
+        assert_int_equal(cr_chain_verify(p.leaf, untrusted, 1, trusted, 1, 0, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "certificate has expired"));
+        /* it was valid back then */
+        assert_int_equal(cr_chain_verify(p.leaf, untrusted, 1, trusted, 1, past - 3600, &err), 0);
+        pki_free(&p);
+}
+
+/* Unknown critical extensions are refused; non-critical ones are fine. */
+static void test_chain_critical_ext(void **state)
+{
+        struct pki p;
+        struct rp_err err = {0};
+        struct cr_cert *leaf = NULL, *untrusted[1], *trusted[1];
+        struct cr_ext crit = {"1.3.6.1.4.1.55555.1", ueid_der, sizeof(ueid_der), true};
+        struct cr_cert_spec s = {.cn = "critical", .not_after = time(NULL) + DAY,
+                                 .key_usage = CR_KU_DIGITAL_SIGNATURE, .exts = &crit, .n_exts = 1};
+
+        (void)state;
+        pki_build(&p, 0x31, 0);
+        assert_int_equal(cr_cert_issue(p.inter, p.inter_key, p.leaf_key, &s, &leaf, &err), 0);
+        untrusted[0] = p.inter;
+        trusted[0] = p.root;
+        assert_int_equal(cr_chain_verify(leaf, untrusted, 1, trusted, 1, 0, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "unhandled critical extension"));
+        cr_cert_free(leaf);
+        pki_free(&p);
+}
+
+/* Stock OpenSSL accepts the chain (strict mode too) and sees the SANs. */
+static void test_chain_openssl_cli(void **state)
+{
+        struct pki p;
+        struct rp_err err = {0};
+        char rp[512], ip[512], lp[512], *out;
+
+        (void)state;
+        pki_build(&p, 0x31, 0);
+        tpath(rp, sizeof(rp), "root.pem");
+        tpath(ip, sizeof(ip), "inter.pem");
+        tpath(lp, sizeof(lp), "leaf.pem");
+        assert_int_equal(cr_cert_save_pem(rp, p.root, &err), 0);
+        assert_int_equal(cr_cert_save_pem(ip, p.inter, &err), 0);
+        assert_int_equal(cr_cert_save_pem(lp, p.leaf, &err), 0);
+        assert_int_equal(sh("openssl verify -CAfile %s -untrusted %s %s >/dev/null", rp, ip, lp), 0);
+        assert_int_equal(sh("openssl verify -x509_strict -purpose sslclient -CAfile %s "
+                            "-untrusted %s %s >/dev/null", rp, ip, lp), 0);
+        assert_int_equal(sh("openssl verify -x509_strict -purpose sslserver -CAfile %s "
+                            "-untrusted %s %s >/dev/null", rp, ip, lp), 0);
+        /* and refuses it without the intermediate (the test can fail) */
+        assert_int_not_equal(sh("openssl verify -CAfile %s %s >/dev/null 2>&1", rp, lp), 0);
+        out = sh_out("openssl x509 -in %s -noout -ext subjectAltName,keyUsage,basicConstraints",
+                     lp);
+        assert_non_null(strstr(out, "URI:urn:rampart:device:0001"));
+        assert_non_null(strstr(out, "DNS:device-0001.example"));
+        assert_non_null(strstr(out, "IP Address:127.0.0.1"));
+        assert_non_null(strstr(out, "critical"));
+        assert_non_null(strstr(out, "Digital Signature"));
+        pki_free(&p);
+}
+
+static void test_cert_spec_refusals(void **state)
+{
+        struct cr_key *k = seed_key(0x41), *pub = NULL;
+        struct rp_err err = {0};
+        struct cr_cert *c = NULL, *leaf = NULL;
+        time_t now = time(NULL);
+        uint8_t bad_der[] = {0x04, 0x05, 0x01};
+        struct cr_ext e_badoid = {"hello", ueid_der, sizeof(ueid_der), false};
+        struct cr_ext e_baddet = {"1.2.3.4", bad_der, sizeof(bad_der), false};
+        struct cr_ext e_managed = {"2.5.29.19", ueid_der, sizeof(ueid_der), false};
+        struct cr_ext e_dup[2] = {{"1.2.3.4", ueid_der, sizeof(ueid_der), false},
+                                  {"1.2.3.4", ueid_der, sizeof(ueid_der), false}};
+        struct cr_cert_spec base = {.cn = "x", .not_after = now + DAY,
+                                    .key_usage = CR_KU_DIGITAL_SIGNATURE};
+        struct cr_cert_spec s;
+        (void)state;
+
+#define REFUSE(expr_tweak, needle)                                                     \
+        do {                                                                           \
+                s = base;                                                              \
+                expr_tweak;                                                            \
+                assert_int_equal(cr_cert_self_signed(k, &s, &c, &err), -EINVAL);       \
+                assert_non_null(strstr(err.msg, needle));                              \
+                assert_null(c);                                                        \
+        } while (0)
+        REFUSE(s.cn = NULL, "CN is required");
+        REFUSE(s.cn = "", "CN is required");
+        REFUSE(s.cn = "0123456789012345678901234567890123456789012345678901234567890123456789",
+               "limit is 64");
+        REFUSE(s.not_after = 0, "not_after is required");
+        REFUSE(s.not_after = now - 3600, "is not after not_before");
+        REFUSE(s.serial_hex = "xyz", "serial 'xyz'");
+        REFUSE(s.serial_hex = "00", "positive");
+        REFUSE(s.serial_hex = "ff0102030405060708090a0b0c0d0e0f10111213", "positive");
+        REFUSE(s.san_ip = "300.1.1.1", "300.1.1.1");
+        REFUSE(s.san_dns = "a b", "a b");
+        REFUSE(s.san_uri = "urn:\x01", "not printable");
+        REFUSE((s.ca = true, s.key_usage = CR_KU_DIGITAL_SIGNATURE), "keyCertSign");
+        REFUSE(s.key_usage = CR_KU_KEY_CERT_SIGN, "non-CA");
+        REFUSE(s.key_usage = 0x100, "unknown key usage");
+        REFUSE(s.ext_key_usage = 0x100, "unknown extended key usage");
+        REFUSE((s.exts = &e_badoid, s.n_exts = 1), "not a dotted OID");
+        REFUSE((s.exts = &e_baddet, s.n_exts = 1), "not one DER element");
+        REFUSE((s.exts = &e_managed, s.n_exts = 1), "set through the certificate spec");
+        REFUSE((s.exts = e_dup, s.n_exts = 2), "appears twice");
+#undef REFUSE
+        /* a 20-octet positive serial is fine; IPv6 SAN too */
+        s = base;
+        s.serial_hex = "7f0102030405060708090a0b0c0d0e0f10111213";
+        s.san_ip = "::1";
+        assert_int_equal(cr_cert_self_signed(k, &s, &c, &err), 0);
+
+        /* only a private key signs; only a CA issues; only its own key */
+        assert_int_equal(cr_cert_pubkey(c, &pub), 0);
+        assert_int_equal(cr_cert_self_signed(pub, &base, &leaf, &err), -EINVAL);
+        assert_int_equal(cr_cert_issue(c, k, pub, &base, &leaf, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "not a CA"));
+        {
+                struct cr_cert *ca = NULL;
+                struct cr_key *wrong = seed_key(0x42);
+                struct cr_cert_spec cs = {.cn = "ca", .ca = true, .path_len = -1,
+                                          .not_after = now + DAY,
+                                          .key_usage = CR_KU_KEY_CERT_SIGN};
+                assert_int_equal(cr_cert_self_signed(k, &cs, &ca, &err), 0);
+                assert_int_equal(cr_cert_issue(ca, wrong, pub, &base, &leaf, &err), -EINVAL);
+                assert_non_null(strstr(err.msg, "does not belong"));
+                assert_int_equal(cr_cert_issue(ca, k, pub, &base, &leaf, &err), 0);
+                cr_cert_free(leaf);
+                cr_cert_free(ca);
+                cr_key_free(wrong);
+        }
+        cr_cert_free(c);
+        cr_key_free(pub);
+        cr_key_free(k);
+}
+
+/* Dates beyond 2049 use GeneralizedTime and survive the round trip. */
+static void test_cert_far_future(void **state)
+{
+        struct cr_key *k = seed_key(0x43);
+        struct rp_err err = {0};
+        struct cr_cert *c = NULL;
+        time_t nb, na, far = 4102444800;  /* 2100-01-01 */
+        struct cr_cert_spec s = {.cn = "far", .ca = true, .path_len = 1, .not_after = far,
+                                 .not_before = 946684800, .key_usage = CR_KU_KEY_CERT_SIGN};
+
+        (void)state;
+        assert_int_equal(cr_cert_self_signed(k, &s, &c, &err), 0);
+        assert_int_equal(cr_cert_validity(c, &nb, &na), 0);
+        assert_int_equal(nb, 946684800);
+        assert_int_equal(na, far);
+        cr_cert_free(c);
+        cr_key_free(k);
+}
+
+/* ---- CSR ---- */
+
+static void test_csr(void **state)
+{
+        struct cr_key *k = seed_key(0x51), *pub = NULL;
+        struct rp_err err = {0};
+        struct cr_csr *csr = NULL, *back = NULL;
+        char *pem = NULL, path[512], *out;
+        uint8_t *der = NULL;
+        size_t n = 0;
+
+        (void)state;
+        assert_int_equal(cr_csr_new(k, "device-0001", &csr, &err), 0);
+        assert_int_equal(cr_csr_to_pem(csr, &pem, &err), 0);
+        assert_int_equal(cr_csr_to_der(csr, &der, &n), 0);
+        /* PEM and DER both parse, leading whitespace before PEM too */
+        assert_int_equal(cr_csr_parse(pem, strlen(pem), &back, &err), 0);
+        assert_int_equal(cr_csr_pubkey(back, &pub), 0);
+        assert_true(cr_key_pub_equal(pub, k));
+        cr_key_free(pub);
+        cr_csr_free(back);
+        back = NULL;
+        {
+                char *ws = malloc(strlen(pem) + 3);
+                sprintf(ws, "\n \n%s", pem);
+                assert_int_equal(cr_csr_parse(ws, strlen(ws), &back, &err), 0);
+                cr_csr_free(back);
+                back = NULL;
+                free(ws);
+        }
+        assert_int_equal(cr_csr_parse(der, n, &back, &err), 0);
+        cr_csr_free(back);
+        back = NULL;
+
+        /* stock openssl agrees the self-signature is good */
+        tpath(path, sizeof(path), "req.pem");
+        write_file(path, pem, strlen(pem));
+        out = sh_out("openssl req -in %s -verify -noout 2>&1", path);
+        assert_non_null(strstr(out, "verify OK"));
+
+        /* a flipped bit in the signature (the last bytes) or in the subject
+         * is refused: no proof of possession */
+        der[n - 3] ^= 0x01;
+        assert_int_equal(cr_csr_parse(der, n, &back, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "proof of possession"));
+        der[n - 3] ^= 0x01;
+        {
+                uint8_t *cn = memmem(der, n, "device-0001", 11);
+                assert_non_null(cn);
+                cn[0] = 'D';
+                assert_int_equal(cr_csr_parse(der, n, &back, &err), -EBADMSG);
+                cn[0] = 'd';
+        }
+        /* truncation at every length, trailing bytes */
+        for (size_t l = 0; l < n; l++)
+                assert_true(cr_csr_parse(der, l, &back, &err) < 0);
+        {
+                uint8_t *longer = malloc(n + 1);
+                memcpy(longer, der, n);
+                longer[n] = 0;
+                assert_int_equal(cr_csr_parse(longer, n + 1, &back, &err), -EINVAL);
+                assert_non_null(strstr(err.msg, "trailing"));
+                free(longer);
+        }
+        assert_null(back);
+        assert_int_equal(cr_csr_parse("-----BEGIN CERTIFICATE REQUEST-----\nAA\n", 40, &back,
+                                      &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "PEM"));
+        free(der);
+        free(pem);
+        cr_csr_free(csr);
+
+        /* CSRs made by openssl: P-256 accepted, P-384 and RSA refused */
+        tpath(path, sizeof(path), "o256.csr");
+        assert_int_equal(sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                            "-keyout /dev/null -subj /CN=o256 -out %s 2>/dev/null", path), 0);
+        assert_int_equal(rp_read_file(path, 8192, (uint8_t **)&pem, &n, &err), 0);
+        assert_int_equal(cr_csr_parse(pem, n, &back, &err), 0);
+        cr_csr_free(back);
+        back = NULL;
+        free(pem);
+        tpath(path, sizeof(path), "o384.csr");
+        assert_int_equal(sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes "
+                            "-keyout /dev/null -subj /CN=o384 -outform DER -out %s 2>/dev/null",
+                            path), 0);
+        assert_int_equal(rp_read_file(path, 8192, &der, &n, &err), 0);
+        assert_int_equal(cr_csr_parse(der, n, &back, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "secp384r1"));
+        free(der);
+        tpath(path, sizeof(path), "rsa.csr");
+        assert_int_equal(sh("openssl req -new -newkey rsa:1024 -nodes -keyout /dev/null "
+                            "-subj /CN=rsa -out %s 2>/dev/null", path), 0);
+        assert_int_equal(rp_read_file(path, 8192, (uint8_t **)&pem, &n, &err), 0);
+        assert_int_equal(cr_csr_parse(pem, n, &back, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "RSA"));
+        assert_null(back);
+        free(pem);
+        /* a public key cannot make a CSR */
+        {
+                uint8_t raw[65];
+                assert_int_equal(cr_key_pub_raw(k, raw), 0);
+                assert_int_equal(cr_key_pub_from_raw(raw, &pub, &err), 0);
+                assert_int_equal(cr_csr_new(pub, "x", &csr, &err), -EINVAL);
+                cr_key_free(pub);
+        }
+        cr_key_free(k);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -816,6 +1400,15 @@ int main(void)
                 cmocka_unit_test(test_sign_verify_der),
                 cmocka_unit_test(test_sign_verify_raw_and_digest),
                 cmocka_unit_test(test_sign_openssl_cli),
+                cmocka_unit_test(test_cert_fields),
+                cmocka_unit_test(test_cert_pem_bundle),
+                cmocka_unit_test(test_chain_verify),
+                cmocka_unit_test(test_chain_expired_leaf),
+                cmocka_unit_test(test_chain_critical_ext),
+                cmocka_unit_test(test_chain_openssl_cli),
+                cmocka_unit_test(test_cert_spec_refusals),
+                cmocka_unit_test(test_cert_far_future),
+                cmocka_unit_test(test_csr),
         };
         return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -1,0 +1,172 @@
+/* csr.c - PKCS#10 certificate signing requests: build (CN + key, signed
+ * with the key itself) and parse. Parsing proves possession: a CSR whose
+ * self-signature does not verify, that is not signed with ECDSA/SHA-256, or
+ * that carries anything but a P-256 key is refused. */
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
+#include <string.h>
+#include "crypto/crypto_int.h"
+
+#define CR_CSR_CN_MAX 64
+
+int cr_csr_new(const struct cr_key *key, const char *cn, struct cr_csr **ret,
+               struct rp_err *err)
+{
+        X509_REQ *req;
+        X509_NAME *name;
+
+        ERR_clear_error();
+        if (!key || !key->priv)
+                return rp_err_set(err, -EINVAL, "a CSR needs the private key it requests for");
+        if (!cn || !*cn || strlen(cn) > CR_CSR_CN_MAX)
+                return rp_err_set(err, -EINVAL, "CSR CN must be 1..%d bytes", CR_CSR_CN_MAX);
+        req = X509_REQ_new();
+        if (!req)
+                return cr_ossl_err(err, -ENOMEM, "out of memory");
+        name = X509_REQ_get_subject_name(req);
+        if (X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1 ||
+            X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                       (const unsigned char *)cn, -1, -1, 0) != 1 ||
+            X509_REQ_set_pubkey(req, key->pkey) != 1 ||
+            X509_REQ_sign(req, key->pkey, EVP_sha256()) <= 0) {
+                X509_REQ_free(req);
+                return cr_ossl_err(err, -EIO, "cannot build CSR for '%s'", cn);
+        }
+        *ret = cr_csr_wrap(req);
+        return 0;
+}
+
+static bool looks_like_pem(const uint8_t *p, size_t len)
+{
+        size_t i = 0;
+        while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+                i++;
+        return len - i >= 10 && memcmp(p + i, "-----BEGIN", 10) == 0;
+}
+
+int cr_csr_parse(const void *data, size_t len, struct cr_csr **ret, struct rp_err *err)
+{
+        X509_REQ *req;
+        EVP_PKEY *pkey;
+        int r, nid;
+
+        ERR_clear_error();
+        if (!data || len == 0)
+                return rp_err_set(err, -EINVAL, "empty CSR");
+        if (len > CR_MAX_PEM)
+                return rp_err_set(err, -EFBIG, "CSR of %zu bytes exceeds the limit of %d", len,
+                                  CR_MAX_PEM);
+        if (looks_like_pem(data, len)) {
+                BIO *bio = BIO_new_mem_buf(data, (int)len);
+                if (!bio)
+                        return cr_ossl_err(err, -ENOMEM, "cannot allocate BIO");
+                req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+                BIO_free(bio);
+                if (!req)
+                        return cr_ossl_err(err, -EINVAL, "cannot parse PEM CSR");
+        } else {
+                const unsigned char *p = data;
+                req = d2i_X509_REQ(NULL, &p, (long)len);
+                if (!req)
+                        return cr_ossl_err(err, -EINVAL, "cannot parse DER CSR");
+                if ((size_t)(p - (const unsigned char *)data) != len) {
+                        X509_REQ_free(req);
+                        return rp_err_set(err, -EINVAL, "DER CSR has %zu trailing bytes",
+                                          len - (size_t)(p - (const unsigned char *)data));
+                }
+        }
+        pkey = X509_REQ_get0_pubkey(req);
+        if (!pkey) {
+                X509_REQ_free(req);
+                return cr_ossl_err(err, -EINVAL, "CSR public key cannot be decoded");
+        }
+        r = cr_pkey_check_p256(pkey, err);
+        if (r < 0) {
+                X509_REQ_free(req);
+                return rp_err_prefix(err, "CSR");
+        }
+        nid = X509_REQ_get_signature_nid(req);
+        if (nid != NID_ecdsa_with_SHA256) {
+                X509_REQ_free(req);
+                return rp_err_set(err, -EINVAL, "CSR is signed with %s, only ecdsa-with-SHA256 "
+                                  "is accepted", nid == NID_undef ? "an unknown algorithm" :
+                                  OBJ_nid2sn(nid));
+        }
+        if (X509_REQ_verify(req, pkey) != 1) {
+                X509_REQ_free(req);
+                return cr_ossl_err(err, -EBADMSG, "CSR self-signature does not verify (no "
+                                   "proof of possession of its key)");
+        }
+        ERR_clear_error();
+        *ret = cr_csr_wrap(req);
+        return 0;
+}
+
+int cr_csr_to_der(const struct cr_csr *c, uint8_t **ret_der, size_t *ret_len)
+{
+        unsigned char *p;
+        uint8_t *buf;
+        int n = i2d_X509_REQ(cr_csr_req(c), NULL);
+
+        if (n <= 0)
+                return -EIO;
+        buf = malloc((size_t)n);
+        if (!buf)
+                return -ENOMEM;
+        p = buf;
+        if (i2d_X509_REQ(cr_csr_req(c), &p) != n) {
+                free(buf);
+                return -EIO;
+        }
+        *ret_der = buf;
+        *ret_len = (size_t)n;
+        return 0;
+}
+
+int cr_csr_to_pem(const struct cr_csr *c, char **ret_pem, struct rp_err *err)
+{
+        BIO *bio = BIO_new(BIO_s_mem());
+        char *data = NULL, *out;
+        long n;
+
+        ERR_clear_error();
+        if (!bio)
+                return cr_ossl_err(err, -ENOMEM, "cannot allocate BIO");
+        if (PEM_write_bio_X509_REQ(bio, cr_csr_req(c)) != 1 ||
+            (n = BIO_get_mem_data(bio, &data)) <= 0) {
+                BIO_free(bio);
+                return cr_ossl_err(err, -EIO, "cannot encode CSR as PEM");
+        }
+        out = malloc((size_t)n + 1);
+        if (!out) {
+                BIO_free(bio);
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        }
+        memcpy(out, data, (size_t)n);
+        out[n] = '\0';
+        BIO_free(bio);
+        *ret_pem = out;
+        return 0;
+}
+
+int cr_csr_pubkey(const struct cr_csr *c, struct cr_key **ret)
+{
+        EVP_PKEY *pkey = X509_REQ_get_pubkey(cr_csr_req(c));   /* new reference */
+        int r;
+
+        if (!pkey) {
+                ERR_clear_error();
+                return -EINVAL;
+        }
+        r = cr_key_wrap(pkey, false, ret, NULL);
+        if (r < 0)
+                EVP_PKEY_free(pkey);
+        return r;
+}
+
+void cr_csr_free(struct cr_csr *c)
+{
+        X509_REQ_free(cr_csr_req(c));
+}
