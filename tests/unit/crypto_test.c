@@ -1381,6 +1381,288 @@ static void test_csr(void **state)
         cr_key_free(k);
 }
 
+/* ---- JWS ---- */
+
+/* Splits a compact JWS at its dots (test helper; trusts its input). */
+static void jws_split(const char *c, size_t *d1, size_t *d2)
+{
+        const char *a = strchr(c, '.'), *b = a ? strchr(a + 1, '.') : NULL;
+        assert_non_null(b);
+        *d1 = (size_t)(a - c);
+        *d2 = (size_t)(b - c);
+}
+
+static void test_jws_roundtrip(void **state)
+{
+        struct cr_key *k = seed_key(0x4a), *other = seed_key(0x4b);
+        struct rp_err err = {0};
+        char *jws = NULL, *kid = NULL;
+        uint8_t *pl = NULL, *hdr = NULL;
+        size_t n = 0, d1, d2;
+        static const char claims[] = "{\"eat_nonce\":\"abc\",\"ueid\":\"0011\"}";
+
+        (void)state;
+        assert_int_equal(cr_jws_sign(k, "device-key-1", "rampart-evidence+jwt", claims,
+                                     strlen(claims), &jws, &err), 0);
+        /* the protected header is exactly ours, in this order */
+        jws_split(jws, &d1, &d2);
+        assert_int_equal(rp_b64url_decode(jws, d1, &hdr, &n), 0);
+        assert_int_equal(n, strlen("{\"alg\":\"ES256\",\"kid\":\"device-key-1\","
+                                   "\"typ\":\"rampart-evidence+jwt\"}"));
+        assert_memory_equal(hdr, "{\"alg\":\"ES256\",\"kid\":\"device-key-1\","
+                                 "\"typ\":\"rampart-evidence+jwt\"}", n);
+        free(hdr);
+        assert_int_equal(cr_jws_verify(jws, strlen(jws), k, &pl, &n, &err), 0);
+        assert_int_equal(n, strlen(claims));
+        assert_string_equal((char *)pl, claims);
+        free(pl);
+        pl = NULL;
+        assert_int_equal(cr_jws_peek_kid(jws, strlen(jws), &kid, &err), 0);
+        assert_string_equal(kid, "device-key-1");
+        free(kid);
+        /* another key: refused, nothing returned */
+        assert_int_equal(cr_jws_verify(jws, strlen(jws), other, &pl, &n, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "does not verify"));
+        assert_null(pl);
+        free(jws);
+
+        /* no kid/typ; empty and binary payloads */
+        assert_int_equal(cr_jws_sign(k, NULL, NULL, "", 0, &jws, &err), 0);
+        jws_split(jws, &d1, &d2);
+        assert_int_equal(rp_b64url_decode(jws, d1, &hdr, &n), 0);
+        assert_memory_equal(hdr, "{\"alg\":\"ES256\"}", n);
+        free(hdr);
+        assert_int_equal(cr_jws_verify(jws, strlen(jws), k, &pl, &n, &err), 0);
+        assert_int_equal(n, 0);
+        assert_int_equal(pl[0], 0);
+        free(pl);
+        assert_int_equal(cr_jws_peek_kid(jws, strlen(jws), &kid, &err), -ENOENT);
+        free(jws);
+        {
+                uint8_t bin[300];
+                for (size_t i = 0; i < sizeof(bin); i++)
+                        bin[i] = (uint8_t)(i * 7);
+                bin[5] = 0;
+                assert_int_equal(cr_jws_sign(k, "k", NULL, bin, sizeof(bin), &jws, &err), 0);
+                assert_int_equal(cr_jws_verify(jws, strlen(jws), k, &pl, &n, &err), 0);
+                assert_int_equal(n, sizeof(bin));
+                assert_memory_equal(pl, bin, n);
+                free(pl);
+                free(jws);
+        }
+        cr_key_free(k);
+        cr_key_free(other);
+}
+
+/* cjose's ES256 output checked without cjose: the r||s signature over
+ * "header.payload" verifies with cr_verify_raw and, as DER, with openssl. */
+static void test_jws_cross_verify(void **state)
+{
+        struct cr_key *k = seed_key(0x4a);
+        struct rp_err err = {0};
+        char *jws = NULL, mp[512], sp[512], pp[512];
+        uint8_t *sig = NULL, *der = NULL;
+        size_t n = 0, d1, d2, dn = 0;
+
+        (void)state;
+        for (int i = 0; i < 20; i++) {     /* r or s with leading zeros show up too */
+                assert_int_equal(cr_jws_sign(k, "kid", NULL, "payload", 7, &jws, &err), 0);
+                jws_split(jws, &d1, &d2);
+                assert_int_equal(rp_b64url_decode(jws + d2 + 1, strlen(jws) - d2 - 1, &sig, &n),
+                                 0);
+                assert_int_equal(n, 64);
+                assert_int_equal(cr_verify_raw(k, jws, d2, sig, &err), 0);
+                if (i == 0) {
+                        tpath(mp, sizeof(mp), "jws.msg");
+                        tpath(sp, sizeof(sp), "jws.sig");
+                        tpath(pp, sizeof(pp), "jws.pub");
+                        write_file(mp, jws, d2);
+                        assert_int_equal(cr_sig_raw_to_der(sig, &der, &dn), 0);
+                        write_file(sp, der, dn);
+                        free(der);
+                        assert_int_equal(cr_key_save_pem(pp, k, false, &err), 0);
+                        assert_int_equal(sh("openssl dgst -sha256 -verify %s -signature %s %s "
+                                            ">/dev/null", pp, sp, mp), 0);
+                }
+                free(sig);
+                free(jws);
+        }
+        cr_key_free(k);
+}
+
+/* Every single-character substitution anywhere in a token is refused. */
+static void test_jws_tamper_every_char(void **state)
+{
+        struct cr_key *k = seed_key(0x4a);
+        struct rp_err err = {0};
+        char *jws = NULL;
+        uint8_t *pl = NULL;
+        size_t n = 0, len;
+
+        (void)state;
+        assert_int_equal(cr_jws_sign(k, "k1", "t", "{\"a\":1}", 7, &jws, &err), 0);
+        len = strlen(jws);
+        for (size_t i = 0; i < len; i++) {
+                char orig = jws[i];
+                static const char subs[] = {'A', 'B', 'g', '-', '_', '.'};
+                for (size_t j = 0; j < sizeof(subs); j++) {
+                        if (subs[j] == orig)
+                                continue;
+                        jws[i] = subs[j];
+                        assert_true(cr_jws_verify(jws, len, k, &pl, &n, &err) < 0);
+                        assert_null(pl);
+                }
+                jws[i] = orig;
+        }
+        /* truncation at every length */
+        for (size_t l = 0; l < len; l++)
+                assert_true(cr_jws_verify(jws, l, k, &pl, &n, &err) < 0);
+        assert_int_equal(cr_jws_verify(jws, len, k, &pl, &n, &err), 0);
+        free(pl);
+        free(jws);
+        cr_key_free(k);
+}
+
+/* The committed corpus (tokens made by openssl + Python, see
+ * tests/data/crypto/make_jws_corpus.py): valid-* verify with the seed-0x4a
+ * key; each attack is refused with a message that says what was wrong. */
+static void test_jws_corpus(void **state)
+{
+        static const struct {
+                const char *file, *msg;
+        } expect[] = {
+                {"alg-none", "signature is empty"},
+                {"alg-none-sig", "alg 'none' is refused"},
+                {"alg-hs256", "alg 'HS256' is refused"},
+                {"alg-es384", "alg 'ES384' is refused"},
+                {"alg-lowercase", "alg 'es256' is refused"},
+                {"alg-missing", "has no 'alg'"},
+                {"alg-number", "'alg' is not a string"},
+                {"dup-alg", "duplicate"},
+                {"crit", "'crit'"},
+                {"b64-false", "'crit'"},
+                {"kid-nul", "u0000 is not allowed"},
+                {"kid-number", "'kid'"},
+                {"header-array", "not a JSON object"},
+                {"header-notjson", "not valid JSON"},
+                {"wrong-key", "does not verify"},
+                {"tampered-payload", "does not verify"},
+                {"tampered-header", "does not verify"},
+                {"sig-der", "expected 64"},
+                {"sig-63", "63 bytes"},
+                {"sig-65", "65 bytes"},
+                {"sig-zero", "does not verify"},
+                {"sig-order", "does not verify"},
+                {"two-parts", "found 2"},
+                {"four-parts", "found 4"},
+                {"empty-header", "header is empty"},
+                {"padded", "outside base64url"},
+                {"std-alphabet", "outside base64url"},
+                {"trailing-newline", "outside base64url"},
+                {"noncanonical-b64", "signature is not canonical base64url"},
+                {"empty", "empty JWS"},
+                {"dots-only", "header is empty"},
+        };
+        const char *dir = getenv("RP_TEST_DATA");
+        struct cr_key *k = seed_key(0x4a);
+        char path[512];
+        int valid = 0;
+
+        (void)state;
+        assert_non_null(dir);
+        static const char *valid_files[] = {"valid-claims", "valid-nokid", "valid-empty-payload",
+                                            "valid-binary-payload", "valid-extra-header"};
+        for (size_t i = 0; i < sizeof(valid_files) / sizeof(valid_files[0]); i++) {
+                struct rp_err err = {0};
+                uint8_t *data = NULL, *pl = NULL;
+                size_t n = 0, pn = 0;
+                snprintf(path, sizeof(path), "%s/../fuzz/corpus/jws/%s.jws", dir, valid_files[i]);
+                assert_int_equal(rp_read_file(path, CR_JWS_MAX, &data, &n, &err), 0);
+                if (cr_jws_verify((char *)data, n, k, &pl, &pn, &err) != 0)
+                        fail_msg("%s: %s", valid_files[i], err.msg);
+                if (i == 0) {
+                        char *kid = NULL;
+                        assert_string_equal((char *)pl,
+                                            "{\"eat_nonce\":\"AAECAwQFBgcICQoLDA0ODw\","
+                                            "\"ueid\":\"0123456789abcdef\",\"dbgstat\":0}");
+                        assert_int_equal(cr_jws_peek_kid((char *)data, n, &kid, &err), 0);
+                        assert_string_equal(kid, "device-key-1");
+                        free(kid);
+                }
+                if (i == 3) {
+                        assert_int_equal(pn, 256);
+                        for (size_t j = 0; j < 256; j++)
+                                assert_int_equal(pl[j], j);
+                }
+                free(pl);
+                free(data);
+                valid++;
+        }
+        assert_int_equal(valid, 5);
+        for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+                struct rp_err err = {0};
+                uint8_t *data = NULL, *pl = NULL;
+                size_t n = 0, pn = 0;
+                int r;
+                snprintf(path, sizeof(path), "%s/../fuzz/corpus/jws/%s.jws", dir, expect[i].file);
+                assert_int_equal(rp_read_file(path, CR_JWS_MAX, &data, &n, &err), 0);
+                r = cr_jws_verify((char *)data, n, k, &pl, &pn, &err);
+                if (r >= 0 || !strstr(err.msg, expect[i].msg))
+                        fail_msg("%s: got %d '%s', expected a refusal with '%s'", expect[i].file,
+                                 r, err.msg, expect[i].msg);
+                assert_null(pl);
+                free(data);
+        }
+        cr_key_free(k);
+}
+
+static void test_jws_limits(void **state)
+{
+        struct cr_key *k = seed_key(0x4a), *pub = NULL;
+        struct rp_err err = {0};
+        char *jws = NULL, *big;
+        uint8_t raw[65], *pl = NULL;
+        size_t n = 0;
+
+        (void)state;
+        assert_int_equal(cr_key_pub_raw(k, raw), 0);
+        assert_int_equal(cr_key_pub_from_raw(raw, &pub, &err), 0);
+        assert_int_equal(cr_jws_sign(pub, NULL, NULL, "x", 1, &jws, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "private key"));
+        assert_int_equal(cr_jws_sign(k, "bad\"kid\n", NULL, "x", 1, &jws, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "kid"));
+        assert_int_equal(cr_jws_sign(k, "", NULL, "x", 1, &jws, &err), -EINVAL);
+        assert_int_equal(cr_jws_sign(k, NULL, "\x01", "x", 1, &jws, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "typ"));
+        /* a payload that cannot fit the JWS limit is refused before signing */
+        big = calloc(1, CR_JWS_MAX);
+        assert_int_equal(cr_jws_sign(k, NULL, NULL, big, CR_JWS_MAX / 4 * 3, &jws, &err), -EFBIG);
+        assert_null(jws);
+        /* the largest payload that fits signs and verifies */
+        assert_int_equal(cr_jws_sign(k, NULL, NULL, big, (CR_JWS_MAX - 2048) / 4 * 3, &jws,
+                                     &err), 0);
+        assert_true(strlen(jws) <= CR_JWS_MAX);
+        assert_int_equal(cr_jws_verify(jws, strlen(jws), pub, &pl, &n, &err), 0);
+        free(pl);
+        pl = NULL;
+        free(jws);
+        /* input over the cap is refused without looking at it */
+        memset(big, 'A', CR_JWS_MAX);
+        assert_int_equal(cr_jws_verify(big, CR_JWS_MAX + 1, pub, &pl, &n, &err), -EFBIG);
+        assert_non_null(strstr(err.msg, "exceeds the limit"));
+        assert_int_equal(cr_jws_peek_kid(big, CR_JWS_MAX + 1, &jws, &err), -EFBIG);
+        assert_int_equal(cr_jws_verify(big, CR_JWS_MAX, pub, &pl, &n, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "found 1"));
+        assert_int_equal(cr_jws_verify(NULL, 0, pub, &pl, &n, &err), -EINVAL);
+        /* embedded NUL */
+        assert_int_equal(cr_jws_verify("ab\0.c.d", 7, pub, &pl, &n, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "0x00"));
+        assert_null(pl);
+        free(big);
+        cr_key_free(pub);
+        cr_key_free(k);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1409,6 +1691,11 @@ int main(void)
                 cmocka_unit_test(test_cert_spec_refusals),
                 cmocka_unit_test(test_cert_far_future),
                 cmocka_unit_test(test_csr),
+                cmocka_unit_test(test_jws_roundtrip),
+                cmocka_unit_test(test_jws_cross_verify),
+                cmocka_unit_test(test_jws_tamper_every_char),
+                cmocka_unit_test(test_jws_corpus),
+                cmocka_unit_test(test_jws_limits),
         };
         return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
