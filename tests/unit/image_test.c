@@ -945,8 +945,71 @@ static void test_sign_refuses_corrupt(void **state)
         free(pkg);
 }
 
+/* With RP_IMAGE_FUZZ_CORPUS=DIR, writes the seed inputs of
+ * tests/fuzz/corpus/image/ (signed by the fuzz harness's fixed key) and
+ * exits; the ECDSA signatures differ run to run, the structure does not. */
+static int write_fuzz_corpus(const char *dir)
+{
+        static const uint8_t seed[32] = "rampart image fuzz key seed 0001";
+        struct img_pack_opts o = default_opts();
+        struct cr_key *fk = NULL;
+        struct rp_err err;
+        char p[1024];
+        int fd, sfd;
+
+        if (cr_key_from_seed(seed, &fk, &err) < 0 || !mkdtemp(strcpy(tmpdir, "/tmp/rp-corpus-XXXXXX")))
+                return 1;
+        make_tree(tpath("src"));
+        fd = open(tpath("unsigned"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (img_pack_dir(tpath("src"), &o, fd, NULL, &err) < 0)
+                return 1;
+        snprintf(p, sizeof(p), "%s/signed-tree.rpi", dir);
+        sfd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (img_sign(fd, sfd, fk, NULL, &err) < 0)
+                return 1;
+        snprintf(p, sizeof(p), "%s/signed-twice.rpi", dir);
+        {
+                int tfd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (img_sign(sfd, tfd, k1, NULL, &err) < 0)
+                        return 1;
+                close(tfd);
+        }
+        close(sfd);
+        snprintf(p, sizeof(p), "%s/signed-other-key.rpi", dir);
+        sfd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (img_sign(fd, sfd, k2, NULL, &err) < 0)
+                return 1;
+        close(sfd);
+        {
+                size_t len;
+                uint8_t *d = slurp(tpath("unsigned"), &len);
+                snprintf(p, sizeof(p), "%s/unsigned.rpi", dir);
+                if (rp_write_file_atomic(p, d, len, 0644, &err) < 0)
+                        return 1;
+                /* the bare archive, for the tar reader */
+                uint32_t mlen = img_get_le32(d + 16);
+                snprintf(p, sizeof(p), "%s/payload.tar", dir);
+                if (rp_write_file_atomic(p, d + IMG_HEADER_LEN + mlen, len - IMG_HEADER_LEN - mlen,
+                                         0644, &err) < 0)
+                        return 1;
+                snprintf(p, sizeof(p), "%s/header-only.rpi", dir);
+                if (rp_write_file_atomic(p, d, IMG_HEADER_LEN, 0644, &err) < 0)
+                        return 1;
+                free(d);
+        }
+        close(fd);
+        cr_key_free(fk);
+        return rp_rm_rf(tmpdir) < 0;
+}
+
 int main(void)
 {
+        if (getenv("RP_IMAGE_FUZZ_CORPUS")) {
+                if (setup(NULL) < 0 || rp_rm_rf(tmpdir) < 0)
+                        return 1;
+                return write_fuzz_corpus(getenv("RP_IMAGE_FUZZ_CORPUS"));
+        }
+
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_header_roundtrip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pack_sign_verify_extract, setup, teardown),
