@@ -55,7 +55,11 @@ int cr_key_generate(struct cr_key **ret, struct rp_err *err) RP_WUR;
 /* Deterministic P-256 key pair from a 32-byte seed: the scalar is derived
  * from the seed (HKDF-SHA-512 expansion reduced into [1, n-1], so every seed
  * gives a valid key) and the public point is computed. Same seed, same key,
- * on every OpenSSL version. */
+ * on every OpenSSL version. Exactly:
+ *   okm = HKDF-SHA-512(salt = none, ikm = seed, info = "rampart p256 scalar",
+ *                      L = 64)
+ *   d   = (okm as a big-endian integer mod (n - 1)) + 1,  pub = d * G
+ * Golden vectors: tests/data/crypto/seed-vectors.txt (seed_vectors.py). */
 int cr_key_from_seed(const uint8_t seed[32], struct cr_key **ret, struct rp_err *err) RP_WUR;
 void cr_key_free(struct cr_key *k);
 bool cr_key_is_private(const struct cr_key *k);
@@ -183,7 +187,9 @@ int cr_cert_verify_signature(const struct cr_cert *c, const struct cr_key *issue
 /* Verifies leaf against trusted roots with optional untrusted intermediates
  * at time `at` (0 = now). Custom non-critical extensions are allowed; unknown
  * critical ones are refused. Error message names the failing certificate and
- * OpenSSL's reason. */
+ * OpenSSL's reason. Strict RFC 5280 checks (X509_V_FLAG_X509_STRICT); the
+ * chain must end at a self-signed certificate among `trusted` (a trusted
+ * intermediate alone is not an anchor). */
 int cr_chain_verify(const struct cr_cert *leaf, struct cr_cert *const *untrusted, size_t n_untrusted,
                     struct cr_cert *const *trusted, size_t n_trusted, time_t at,
                     struct rp_err *err) RP_WUR;

@@ -1050,6 +1050,11 @@ static void test_chain_verify(void **state)
         assert_non_null(strstr(err.msg, "not yet valid"));
         /* nothing trusted */
         assert_int_equal(cr_chain_verify(p.leaf, untrusted, 1, NULL, 0, 0, &err), -EINVAL);
+        /* a trusted intermediate is not an anchor by itself */
+        trusted[0] = p.inter;
+        assert_int_equal(cr_chain_verify(p.leaf, NULL, 0, trusted, 1, 0, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "Rampart Test Device CA"));
+        trusted[0] = p.root;
 
         /* a different root with the same names does not anchor this chain */
         pki_build(&other, 0x71, 0);
@@ -1296,7 +1301,7 @@ static void test_csr(void **state)
         cr_csr_free(back);
         back = NULL;
         {
-                char *ws = malloc(strlen(pem) + 3);
+                char *ws = malloc(strlen(pem) + 4);
                 sprintf(ws, "\n \n%s", pem);
                 assert_int_equal(cr_csr_parse(ws, strlen(ws), &back, &err), 0);
                 cr_csr_free(back);
