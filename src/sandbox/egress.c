@@ -1,0 +1,487 @@
+/* egress.c - see egress.h. Trusts the manifest (already validated) and the
+ * resolver; trusts nothing the app wrote into its memory beyond copying it
+ * once. */
+#include "sandbox/egress.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int sbx_egress_init(struct sbx_egress *eg, const struct img_manifest *m, const char *hosts_file,
+                    const char *etc_dir, struct rp_err *err)
+{
+        struct seccomp_notif *req = NULL;
+        struct seccomp_notif_resp *resp = NULL;
+
+        memset(eg, 0, sizeof(*eg));
+        eg->m = m;
+        if (hosts_file && snprintf(eg->hosts_file, sizeof(eg->hosts_file), "%s", hosts_file) >=
+                                  (int)sizeof(eg->hosts_file))
+                return rp_err_set(err, -ENAMETOOLONG, "egress: hosts file path too long");
+        if (etc_dir && snprintf(eg->etc_dir, sizeof(eg->etc_dir), "%s", etc_dir) >= (int)sizeof(eg->etc_dir))
+                return rp_err_set(err, -ENAMETOOLONG, "egress: etc dir path too long");
+        if (seccomp_notify_alloc(&req, &resp) < 0)
+                return rp_err_set(err, -ENOMEM, "egress: cannot allocate notification buffers");
+        eg->req = req;
+        eg->resp = resp;
+        return sbx_egress_refresh(eg, true, err);
+}
+
+void sbx_egress_done(struct sbx_egress *eg)
+{
+        if (!eg)
+                return;
+        seccomp_notify_free(eg->req, eg->resp);
+        eg->req = eg->resp = NULL;
+        free(eg->app_hosts);
+        eg->app_hosts = NULL;
+}
+
+static void add_addr(struct sbx_egress_addr *out, size_t *n, int family, const void *addr,
+                     uint16_t port, size_t conn)
+{
+        size_t alen = family == AF_INET ? 4 : 16;
+        for (size_t i = 0; i < *n; i++)
+                if (out[i].family == family && out[i].port == port &&
+                    memcmp(out[i].addr, addr, alen) == 0)
+                        return;
+        if (*n >= SBX_EGRESS_MAX_ADDRS)
+                return;
+        memset(&out[*n], 0, sizeof(out[*n]));
+        out[*n].family = family;
+        memcpy(out[*n].addr, addr, alen);
+        out[*n].port = port;
+        out[*n].conn = (uint16_t)conn;
+        (*n)++;
+}
+
+/* hosts(5) format: address, then names; '#' starts a comment. */
+static int resolve_from_hosts(const struct sbx_egress *eg, char *text,
+                              struct sbx_egress_addr *out, size_t *n)
+{
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *hash = strchr(line, '#'), *s2 = NULL, *addr_s, *name;
+                uint8_t a[16];
+                size_t alen;
+                if (hash)
+                        *hash = '\0';
+                addr_s = strtok_r(line, " \t\r", &s2);
+                if (!addr_s || img_manifest_parse_ip(addr_s, a, &alen) < 0)
+                        continue;
+                while ((name = strtok_r(NULL, " \t\r", &s2))) {
+                        for (size_t c = 0; c < eg->m->n_conns; c++) {
+                                const struct img_manifest_conn *mc = &eg->m->conns[c];
+                                if (mc->kind == IMG_HOST_NAME && strcasecmp(mc->host, name) == 0)
+                                        add_addr(out, n, alen == 4 ? AF_INET : AF_INET6, a, mc->port, c);
+                        }
+                }
+        }
+        return 0;
+}
+
+static void resolve_from_dns(const struct sbx_egress *eg, struct sbx_egress_addr *out, size_t *n)
+{
+        for (size_t c = 0; c < eg->m->n_conns; c++) {
+                const struct img_manifest_conn *mc = &eg->m->conns[c];
+                struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+                if (mc->kind != IMG_HOST_NAME)
+                        continue;
+                int r = getaddrinfo(mc->host, NULL, &hints, &res);
+                if (r != 0) {
+                        rp_warn("egress", "cannot resolve '%s': %s", mc->host, gai_strerror(r));
+                        continue;
+                }
+                for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+                        if (ai->ai_family == AF_INET)
+                                add_addr(out, n, AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr,
+                                         mc->port, c);
+                        else if (ai->ai_family == AF_INET6)
+                                add_addr(out, n, AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr,
+                                         mc->port, c);
+                }
+                freeaddrinfo(res);
+        }
+}
+
+/* The app's /etc/hosts: loopback names plus the runtime's answers for the
+ * declared names, in a stable order so unchanged answers give equal text. */
+static char *render_app_hosts(const struct sbx_egress *eg, const struct sbx_egress_addr *a, size_t n)
+{
+        size_t cap = 128 + n * (INET6_ADDRSTRLEN + IMG_MANIFEST_HOST_MAX + 4), len = 0;
+        char *s = malloc(cap);
+        if (!s)
+                return NULL;
+        len += (size_t)snprintf(s, cap, "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+        for (size_t i = 0; i < n; i++) {
+                char txt[INET6_ADDRSTRLEN];
+                const struct img_manifest_conn *mc = &eg->m->conns[a[i].conn];
+                bool dup = false;
+                if (mc->kind != IMG_HOST_NAME)
+                        continue;
+                /* the same address/name pair may come from two entries (two ports) */
+                for (size_t j = 0; j < i; j++)
+                        if (a[j].family == a[i].family && memcmp(a[j].addr, a[i].addr, 16) == 0 &&
+                            strcmp(eg->m->conns[a[j].conn].host, mc->host) == 0)
+                                dup = true;
+                if (dup)
+                        continue;
+                inet_ntop(a[i].family, a[i].addr, txt, sizeof(txt));
+                len += (size_t)snprintf(s + len, cap - len, "%s\t%s\n", txt, mc->host);
+        }
+        return s;
+}
+
+int sbx_egress_refresh(struct sbx_egress *eg, bool force, struct rp_err *err)
+{
+        struct sbx_egress_addr *fresh = NULL;
+        size_t n = 0;
+        struct stat st = {0};
+        int r = 0;
+
+        if (eg->hosts_file[0]) {
+                if (stat(eg->hosts_file, &st) < 0)
+                        return rp_err_set(err, -errno, "egress: hosts file '%s': %s", eg->hosts_file,
+                                          strerror(errno));
+                if (!force && eg->resolved && st.st_dev == eg->hosts_dev && st.st_ino == eg->hosts_ino &&
+                    st.st_size == eg->hosts_size && st.st_mtim.tv_sec == eg->hosts_mtime.tv_sec &&
+                    st.st_mtim.tv_nsec == eg->hosts_mtime.tv_nsec)
+                        return 0;
+        } else if (!force && eg->resolved && now_ms() - eg->resolved_at_ms < SBX_EGRESS_DNS_TTL_MS) {
+                return 0;
+        }
+
+        fresh = calloc(SBX_EGRESS_MAX_ADDRS, sizeof(*fresh));
+        if (!fresh)
+                return rp_err_set(err, -ENOMEM, "egress: out of memory");
+        /* literal addresses first: they never change */
+        for (size_t c = 0; c < eg->m->n_conns; c++) {
+                const struct img_manifest_conn *mc = &eg->m->conns[c];
+                if (mc->kind == IMG_HOST_IPV4)
+                        add_addr(fresh, &n, AF_INET, mc->addr, mc->port, c);
+                else if (mc->kind == IMG_HOST_IPV6)
+                        add_addr(fresh, &n, AF_INET6, mc->addr, mc->port, c);
+        }
+        if (eg->hosts_file[0]) {
+                uint8_t *text = NULL;
+                size_t tlen;
+                if ((r = rp_read_file(eg->hosts_file, SBX_EGRESS_MAX_HOSTS_FILE, &text, &tlen, err)) < 0) {
+                        rp_err_prefix(err, "egress");
+                        goto out;
+                }
+                resolve_from_hosts(eg, (char *)text, fresh, &n);
+                free(text);
+                eg->hosts_dev = st.st_dev;
+                eg->hosts_ino = st.st_ino;
+                eg->hosts_size = st.st_size;
+                eg->hosts_mtime = st.st_mtim;
+        } else {
+                resolve_from_dns(eg, fresh, &n);
+        }
+        memcpy(eg->allow, fresh, n * sizeof(*fresh));
+        eg->n = n;
+        eg->resolved = true;
+        eg->resolved_at_ms = now_ms();
+
+        if (eg->etc_dir[0]) {
+                char path[4200];
+                char *text = render_app_hosts(eg, fresh, n);
+                if (!text) {
+                        r = rp_err_set(err, -ENOMEM, "egress: out of memory");
+                        goto out;
+                }
+                if (!eg->app_hosts || strcmp(text, eg->app_hosts) != 0) {
+                        snprintf(path, sizeof(path), "%s/hosts", eg->etc_dir);
+                        /* rename in the directory the app has bound: it sees the new file at once */
+                        if ((r = rp_write_file_atomic(path, text, strlen(text), 0644, err)) < 0) {
+                                free(text);
+                                goto out;
+                        }
+                        free(eg->app_hosts);
+                        eg->app_hosts = text;
+                } else {
+                        free(text);
+                }
+        }
+out:
+        free(fresh);
+        return r;
+}
+
+/* Normalises an app-supplied address into family/bytes/port. */
+static int sockaddr_split(const struct sockaddr *sa, socklen_t len, int *family, uint8_t addr[16],
+                          uint16_t *port)
+{
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (len >= (socklen_t)sizeof(struct sockaddr_in) && sa->sa_family == AF_INET) {
+                const struct sockaddr_in *in = (const void *)sa;
+                *family = AF_INET;
+                memcpy(addr, &in->sin_addr, 4);
+                *port = ntohs(in->sin_port);
+                return 0;
+        }
+        if (len >= (socklen_t)sizeof(struct sockaddr_in6) && sa->sa_family == AF_INET6) {
+                const struct sockaddr_in6 *in6 = (const void *)sa;
+                *port = ntohs(in6->sin6_port);
+                if (memcmp(in6->sin6_addr.s6_addr, v4mapped, 12) == 0) {
+                        *family = AF_INET;
+                        memcpy(addr, in6->sin6_addr.s6_addr + 12, 4);
+                } else {
+                        *family = AF_INET6;
+                        memcpy(addr, in6->sin6_addr.s6_addr, 16);
+                }
+                return 0;
+        }
+        return -EAFNOSUPPORT;
+}
+
+int sbx_egress_check_connect(const struct sbx_egress *eg, const struct sockaddr *sa, socklen_t len)
+{
+        uint8_t addr[16];
+        uint16_t port;
+        int family;
+
+        if (sockaddr_split(sa, len, &family, addr, &port) < 0)
+                return -EACCES;
+        if (port == 0)
+                return -EACCES;
+        for (size_t i = 0; i < eg->n; i++) {
+                const struct sbx_egress_addr *a = &eg->allow[i];
+                if (a->family == family && memcmp(a->addr, addr, family == AF_INET ? 4 : 16) == 0 &&
+                    (a->port == 0 || a->port == port))
+                        return 0;
+        }
+        return -EACCES;
+}
+
+int sbx_egress_check_bind(const struct sbx_egress *eg, int type, const struct sockaddr *sa,
+                          socklen_t len)
+{
+        uint8_t addr[16];
+        uint16_t port;
+        int family;
+
+        if (sockaddr_split(sa, len, &family, addr, &port) < 0)
+                return -EACCES;
+        /* UDP server sockets in the host namespace could send anywhere, so
+         * only TCP listeners are granted. */
+        if (type != SOCK_STREAM || port == 0)
+                return -EACCES;
+        for (size_t i = 0; i < eg->m->n_tcp_ports; i++)
+                if (eg->m->tcp_ports[i] == port)
+                        return 0;
+        return -EACCES;
+}
+
+static void fmt_addr(const struct sockaddr *sa, char *out, size_t cap)
+{
+        char txt[INET6_ADDRSTRLEN] = "?";
+        unsigned port = 0;
+        if (sa->sa_family == AF_INET) {
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, txt, sizeof(txt));
+                port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+                snprintf(out, cap, "%s:%u", txt, port);
+        } else if (sa->sa_family == AF_INET6) {
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, txt, sizeof(txt));
+                port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+                snprintf(out, cap, "[%s]:%u", txt, port);
+        } else {
+                snprintf(out, cap, "family %d", sa->sa_family);
+        }
+}
+
+static int respond(int notify_fd, struct seccomp_notif_resp *resp, uint64_t id, int error,
+                   bool cont)
+{
+        resp->id = id;
+        resp->val = 0;
+        resp->error = error;
+        resp->flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+        if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0)
+                return errno == ENOENT ? -ENOENT : -errno;
+        return 0;
+}
+
+/* The descriptor flags of the app's fd (O_CLOEXEC is not visible through a
+ * duplicate, so read fdinfo). */
+static int remote_fd_cloexec(pid_t pid, int fd)
+{
+        char path[64], buf[256];
+        ssize_t n;
+        snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+        _cleanup_close_ int f = open(path, O_RDONLY | O_CLOEXEC);
+        if (f < 0)
+                return 0;
+        n = read(f, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        char *fl = strstr(buf, "flags:");
+        if (!fl)
+                return 0;
+        unsigned long flags = strtoul(fl + 6, NULL, 8);
+        return (flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+}
+
+static int connect_with_timeout(int s, const struct sockaddr *sa, socklen_t len)
+{
+        struct pollfd p = { .fd = s, .events = POLLOUT };
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+
+        if (connect(s, sa, len) == 0)
+                return 0;
+        if (errno != EINPROGRESS)
+                return -errno;
+        int r = poll(&p, 1, SBX_EGRESS_CONNECT_TIMEOUT_MS);
+        if (r == 0)
+                return -ETIMEDOUT;
+        if (r < 0)
+                return -errno;
+        if (getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+                return -errno;
+        return soerr ? -soerr : 0;
+}
+
+int sbx_egress_handle(struct sbx_egress *eg, int notify_fd)
+{
+        struct seccomp_notif *req = eg->req;
+        struct seccomp_notif_resp *resp = eg->resp;
+        struct sockaddr_storage ss;
+        struct rp_err e = {0};
+        char where[INET6_ADDRSTRLEN + 16];
+        int domain = 0, type = 0, proto = 0, r;
+        socklen_t ol = sizeof(int);
+
+        memset(req, 0, sizeof(*req));
+        if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
+                return errno == ENOENT || errno == EINTR ? -ENOENT : -errno;
+
+        const int nr = req->data.nr;
+        const int fd = (int)req->data.args[0];
+        const uint64_t uaddr = req->data.args[1];
+        const uint64_t ulen = req->data.args[2];
+        const pid_t pid = (pid_t)req->pid;
+
+        if (nr != __NR_connect && nr != __NR_bind)
+                return respond(notify_fd, resp, req->id, -ENOSYS, false);
+        if (ulen > sizeof(ss) || ulen < sizeof(sa_family_t))
+                return respond(notify_fd, resp, req->id, -EINVAL, false);
+
+        /* copy the address exactly once; everything below uses this copy */
+        memset(&ss, 0, sizeof(ss));
+        struct iovec local = { .iov_base = &ss, .iov_len = ulen };
+        struct iovec remote = { .iov_base = (void *)(uintptr_t)uaddr, .iov_len = ulen };
+        if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)ulen)
+                return respond(notify_fd, resp, req->id, -EFAULT, false);
+
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                pidfd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
+        if (pidfd < 0)
+                return respond(notify_fd, resp, req->id, -ESRCH, false);
+        _cleanup_close_ int sfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        /* the pid may have been reused between RECV and pidfd_open */
+        if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
+                return -ENOENT;
+        if (sfd < 0)
+                return respond(notify_fd, resp, req->id, -EBADF, false);
+        if (getsockopt(sfd, SOL_SOCKET, SO_DOMAIN, &domain, &ol) < 0)
+                return respond(notify_fd, resp, req->id, -ENOTSOCK, false);
+        if (domain != AF_INET && domain != AF_INET6)
+                /* unix and netlink sockets: nothing leaves the namespace
+                 * that way, and the socket's family cannot change */
+                return respond(notify_fd, resp, req->id, 0, true);
+        ol = sizeof(int);
+        getsockopt(sfd, SOL_SOCKET, SO_TYPE, &type, &ol);
+        ol = sizeof(int);
+        getsockopt(sfd, SOL_SOCKET, SO_PROTOCOL, &proto, &ol);
+
+        fmt_addr((struct sockaddr *)&ss, where, sizeof(where));
+        const char *what = nr == __NR_connect ? "connect" : "bind";
+        if (nr == __NR_connect) {
+                if (type != SOCK_STREAM)
+                        r = -EACCES;
+                else
+                        r = sbx_egress_refresh(eg, false, &e) < 0 ? -EACCES
+                            : sbx_egress_check_connect(eg, (struct sockaddr *)&ss, (socklen_t)ulen);
+                if (e.code)
+                        rp_warn("egress", "app '%s': %s", eg->m->name, e.msg);
+        } else {
+                r = sbx_egress_check_bind(eg, type, (struct sockaddr *)&ss, (socklen_t)ulen);
+        }
+        if (r < 0) {
+                eg->n_denied++;
+                rp_warn("egress", "app '%s': %s %s to %s denied (not declared in the manifest)", eg->m->name,
+                        type == SOCK_STREAM ? "tcp" : "non-tcp", what, where);
+                return respond(notify_fd, resp, req->id, -EACCES, false);
+        }
+
+        /* the runtime makes the socket in the host namespace */
+        int fl = fcntl(sfd, F_GETFL);
+        _cleanup_close_ int ns = socket(domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+        if (ns < 0)
+                return respond(notify_fd, resp, req->id, -errno, false);
+        if (domain == AF_INET6) {
+                int v6only = 0;
+                ol = sizeof(v6only);
+                if (getsockopt(sfd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &ol) == 0)
+                        (void)setsockopt(ns, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+        }
+        if (nr == __NR_connect) {
+                r = connect_with_timeout(ns, (struct sockaddr *)&ss, (socklen_t)ulen);
+        } else {
+                int one = 1;
+                (void)setsockopt(ns, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                r = bind(ns, (struct sockaddr *)&ss, (socklen_t)ulen) < 0 ? -errno : 0;
+        }
+        if (r < 0)
+                return respond(notify_fd, resp, req->id, r, false);
+        if (!(fl & O_NONBLOCK))
+                (void)fcntl(ns, F_SETFL, fcntl(ns, F_GETFL) & ~O_NONBLOCK);
+
+        struct seccomp_notif_addfd add = {
+                .id = req->id,
+                .flags = SECCOMP_ADDFD_FLAG_SETFD,
+                .srcfd = (uint32_t)ns,
+                .newfd = (uint32_t)fd,
+                .newfd_flags = (uint32_t)remote_fd_cloexec(pid, fd),
+        };
+        if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+                if (errno == ENOENT)
+                        return -ENOENT;
+                return respond(notify_fd, resp, req->id, -EMFILE, false);
+        }
+        eg->n_allowed++;
+        rp_debug("egress", "app '%s': %s to %s granted", eg->m->name, what, where);
+        return respond(notify_fd, resp, req->id, 0, false);
+}

@@ -1,0 +1,78 @@
+/* egress.h - the per-app egress firewall, enforced by the runtime.
+ *
+ * The app's network namespace holds only a loopback interface, and its
+ * seccomp filter turns every connect() and bind() into a user notification
+ * that this module answers from outside the namespace. For an IPv4/IPv6
+ * socket the runtime reads the address once from the app's memory, checks
+ * it against the current resolution of the manifest's AllowedConnections
+ * (or AllowedTcpServerPorts for bind), and then creates, connects (or binds)
+ * a socket itself in the host namespace and installs it in place of the
+ * app's descriptor. The app never gets to re-read or change the address it
+ * asked for after the check, so there is no time-of-check/time-of-use race.
+ *
+ * Names are resolved by the runtime only: from the system resolver, or from
+ * a hosts file (tests, or a device that pins its addresses). The app sees
+ * the runtime's current answers in its /etc/hosts, which the runtime
+ * rewrites when they change. Denials answer EACCES. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "image/manifest.h"
+#include "lib/err.h"
+
+#define SBX_EGRESS_MAX_ADDRS 256      /* resolved addresses kept per app */
+#define SBX_EGRESS_MAX_HOSTS_FILE (256 * 1024)
+#define SBX_EGRESS_DNS_TTL_MS 5000    /* system-resolver answers reused this long */
+#define SBX_EGRESS_CONNECT_TIMEOUT_MS 10000
+
+struct sbx_egress_addr {
+        int family;                   /* AF_INET or AF_INET6 */
+        uint8_t addr[16];
+        uint16_t port;                /* 0: any port */
+        uint16_t conn;                /* index into manifest conns */
+};
+
+struct sbx_egress {
+        const struct img_manifest *m; /* borrowed; outlives the egress */
+        char hosts_file[4096];        /* "" = system resolver */
+        char etc_dir[4096];           /* where the app's hosts file lives; "" none */
+        size_t n;
+        struct sbx_egress_addr allow[SBX_EGRESS_MAX_ADDRS];
+        struct timespec hosts_mtime;  /* hosts-file stamp of the last resolution */
+        dev_t hosts_dev;
+        ino_t hosts_ino;
+        off_t hosts_size;
+        uint64_t resolved_at_ms;
+        bool resolved;
+        char *app_hosts;              /* last content written to etc_dir/hosts */
+        void *req, *resp;             /* seccomp notification buffers */
+        unsigned long n_allowed, n_denied;
+};
+
+/* Prepares the firewall for manifest `m`. `hosts_file` (may be NULL) makes
+ * the runtime resolve names from that file only; `etc_dir` (may be NULL) is
+ * the directory whose `hosts` file the app sees as /etc/hosts. */
+int sbx_egress_init(struct sbx_egress *eg, const struct img_manifest *m, const char *hosts_file,
+                    const char *etc_dir, struct rp_err *err) RP_WUR;
+void sbx_egress_done(struct sbx_egress *eg);
+
+/* Re-resolves the declared names when the source changed (hosts file stamp,
+ * or the DNS TTL ran out; `force` always) and rewrites the app's hosts file
+ * when the answers differ. */
+int sbx_egress_refresh(struct sbx_egress *eg, bool force, struct rp_err *err) RP_WUR;
+
+/* Policy checks on an address the runtime has already copied out of the
+ * app: 0 when allowed, -EACCES otherwise. IPv4-mapped IPv6 addresses are
+ * checked as the IPv4 address they carry. */
+int sbx_egress_check_connect(const struct sbx_egress *eg, const struct sockaddr *sa,
+                             socklen_t len) RP_WUR;
+int sbx_egress_check_bind(const struct sbx_egress *eg, int type, const struct sockaddr *sa,
+                          socklen_t len) RP_WUR;
+
+/* Receives and answers one notification from `notify_fd`. Returns 0 when
+ * one was handled (whatever the verdict), -ENOENT when the target went away,
+ * other negative codes on a broken listener. */
+int sbx_egress_handle(struct sbx_egress *eg, int notify_fd) RP_WUR;

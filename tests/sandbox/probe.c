@@ -1,0 +1,415 @@
+/* probe.c - a static test program that runs inside a compartment and tries
+ * one thing (often an attack) per invocation. It prints "OK <detail>" and
+ * exits 0 when the action succeeded, or "ERR <ERRNO-NAME> <detail>" and
+ * exits 1 when it was refused; 2 on bad usage. Built with -static so an app
+ * root needs nothing but this file. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int fail(const char *what)
+{
+        int e = errno;
+        printf("ERR %s %s\n", strerrorname_np(e) ? strerrorname_np(e) : "E?", what);
+        fflush(stdout);
+        return 1;
+}
+
+static int ok(const char *detail)
+{
+        printf("OK %s\n", detail);
+        fflush(stdout);
+        return 0;
+}
+
+/* Looks a name up in /etc/hosts (what the runtime wrote for the app). */
+static int lookup(const char *name, int want_family, struct sockaddr_storage *ss, socklen_t *len)
+{
+        FILE *f = fopen("/etc/hosts", "r");
+        char line[512];
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f)) {
+                char *save = NULL, *addr = strtok_r(line, " \t\n", &save), *n;
+                if (!addr || addr[0] == '#')
+                        continue;
+                while ((n = strtok_r(NULL, " \t\n", &save))) {
+                        if (strcasecmp(n, name) != 0)
+                                continue;
+                        struct sockaddr_in *in = (void *)ss;
+                        struct sockaddr_in6 *in6 = (void *)ss;
+                        memset(ss, 0, sizeof(*ss));
+                        if (want_family != AF_INET6 && inet_pton(AF_INET, addr, &in->sin_addr) == 1) {
+                                in->sin_family = AF_INET;
+                                *len = sizeof(*in);
+                                fclose(f);
+                                return 0;
+                        }
+                        if (want_family != AF_INET && inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+                                in6->sin6_family = AF_INET6;
+                                *len = sizeof(*in6);
+                                fclose(f);
+                                return 0;
+                        }
+                }
+        }
+        fclose(f);
+        errno = ENOENT;
+        return -1;
+}
+
+static int to_addr(const char *host, const char *port, struct sockaddr_storage *ss, socklen_t *len)
+{
+        struct sockaddr_in *in = (void *)ss;
+        struct sockaddr_in6 *in6 = (void *)ss;
+        memset(ss, 0, sizeof(*ss));
+        if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+                in->sin_family = AF_INET;
+                *len = sizeof(*in);
+        } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+                in6->sin6_family = AF_INET6;
+                *len = sizeof(*in6);
+        } else if (lookup(host, AF_UNSPEC, ss, len) < 0) {
+                return -1;
+        }
+        uint16_t p = htons((uint16_t)atoi(port));
+        if (ss->ss_family == AF_INET)
+                in->sin_port = p;
+        else
+                in6->sin6_port = p;
+        return 0;
+}
+
+static int do_connect(const char *host, const char *port, int type, int repeat)
+{
+        struct sockaddr_storage ss;
+        socklen_t len;
+        char buf[128] = {0};
+        if (to_addr(host, port, &ss, &len) < 0)
+                return fail("resolve");
+        for (int i = 0; i < repeat; i++) {
+                int s = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+                if (s < 0)
+                        return fail("socket");
+                if (connect(s, (struct sockaddr *)&ss, len) < 0)
+                        return fail("connect");
+                if (repeat == 1 && type == SOCK_STREAM) {
+                        ssize_t n = read(s, buf, sizeof(buf) - 1);
+                        if (n < 0)
+                                return fail("read");
+                        buf[n > 0 ? n : 0] = '\0';
+                        buf[strcspn(buf, "\n")] = '\0';
+                }
+                close(s);
+        }
+        return ok(buf[0] ? buf : "connected");
+}
+
+static int do_listen(const char *port)
+{
+        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+        int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        if (s < 0)
+                return fail("socket");
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(s, (struct sockaddr *)&in, sizeof(in)) < 0)
+                return fail("bind");
+        if (listen(s, 4) < 0)
+                return fail("listen");
+        printf("LISTENING\n");
+        fflush(stdout);
+        int c = accept(s, NULL, NULL);
+        if (c < 0)
+                return fail("accept");
+        if (write(c, "hello from app\n", 15) != 15)
+                return fail("write");
+        close(c);
+        return ok("served");
+}
+
+static int do_fill(const char *path)
+{
+        static char chunk[65536];
+        long long total = 0;
+        char msg[64];
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0)
+                return fail("open");
+        memset(chunk, 'x', sizeof(chunk));
+        for (;;) {
+                ssize_t n = write(fd, chunk, sizeof(chunk));
+                if (n < 0) {
+                        snprintf(msg, sizeof(msg), "after %lld bytes", total);
+                        return fail(msg);
+                }
+                total += n;
+                if (total > (1LL << 32))
+                        break;
+        }
+        snprintf(msg, sizeof(msg), "%lld bytes", total);
+        return ok(msg);
+}
+
+static int do_forkbomb(void)
+{
+        pid_t kids[4096];
+        int n = 0;
+        char msg[64];
+        while (n < 4096) {
+                pid_t p = fork();
+                if (p < 0)
+                        break;
+                if (p == 0) {
+                        pause();
+                        _exit(0);
+                }
+                kids[n++] = p;
+        }
+        int e = errno;
+        for (int i = 0; i < n; i++)
+                kill(kids[i], SIGKILL);
+        for (int i = 0; i < n; i++)
+                waitpid(kids[i], NULL, 0);
+        snprintf(msg, sizeof(msg), "after %d processes", n);
+        if (n >= 4096)
+                return ok(msg);
+        errno = e;
+        return fail(msg);
+}
+
+static int do_memhog(const char *mb_s)
+{
+        long mb = atol(mb_s);
+        char msg[64];
+        for (long i = 0; i < mb; i++) {
+                char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED) {
+                        snprintf(msg, sizeof(msg), "after %ld MiB", i);
+                        return fail(msg);
+                }
+                memset(p, 0xa5, 1 << 20);
+        }
+        snprintf(msg, sizeof(msg), "%ld MiB", mb);
+        return ok(msg);
+}
+
+static int do_status(void)
+{
+        FILE *f = fopen("/proc/self/status", "r");
+        char line[256];
+        if (!f)
+                return fail("/proc/self/status");
+        while (fgets(line, sizeof(line), f))
+                if (!strncmp(line, "Cap", 3) || !strncmp(line, "NoNewPrivs", 10) || !strncmp(line, "Seccomp:", 8) ||
+                    !strncmp(line, "Uid:", 4) || !strncmp(line, "Gid:", 4) || !strncmp(line, "Groups:", 7))
+                        fputs(line, stdout);
+        fclose(f);
+        return ok("status");
+}
+
+int main(int argc, char **argv)
+{
+        const char *cmd = argc > 1 ? argv[1] : "";
+        const char *a1 = argc > 2 ? argv[2] : "", *a2 = argc > 3 ? argv[3] : "";
+        char buf[256];
+
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (!strcmp(cmd, "true"))
+                return 0;
+        if (!strcmp(cmd, "id")) {
+                snprintf(buf, sizeof(buf), "uid=%d euid=%d gid=%d egid=%d", getuid(), geteuid(), getgid(), getegid());
+                return ok(buf);
+        }
+        if (!strcmp(cmd, "status"))
+                return do_status();
+        if (!strcmp(cmd, "hostname")) {
+                gethostname(buf, sizeof(buf));
+                return ok(buf);
+        }
+        if (!strcmp(cmd, "read")) {
+                int fd = open(a1, O_RDONLY);
+                if (fd < 0)
+                        return fail("open");
+                ssize_t n = read(fd, buf, sizeof(buf) - 1);
+                if (n < 0)
+                        return fail("read");
+                buf[n] = '\0';
+                buf[strcspn(buf, "\n")] = '\0';
+                return ok(buf);
+        }
+        if (!strcmp(cmd, "write")) {
+                int fd = open(a1, O_WRONLY | O_CREAT | O_APPEND, 0644);
+                if (fd < 0)
+                        return fail("open");
+                const char *text = *a2 ? a2 : "x";
+                if (write(fd, text, strlen(text)) < 0 || fsync(fd) < 0)
+                        return fail("write");
+                return ok("written");
+        }
+        if (!strcmp(cmd, "ls")) {
+                struct stat st;
+                if (stat(a1, &st) < 0)
+                        return fail("stat");
+                return ok("exists");
+        }
+        if (!strcmp(cmd, "fill"))
+                return do_fill(a1);
+        if (!strcmp(cmd, "connect"))
+                return do_connect(a1, a2, SOCK_STREAM, argc > 4 ? atoi(argv[4]) : 1);
+        if (!strcmp(cmd, "connect-udp"))
+                return do_connect(a1, a2, SOCK_DGRAM, 1);
+        if (!strcmp(cmd, "sendto")) {
+                struct sockaddr_storage ss;
+                socklen_t len;
+                if (to_addr(a1, a2, &ss, &len) < 0)
+                        return fail("resolve");
+                int s = socket(ss.ss_family, SOCK_DGRAM, 0);
+                if (s < 0)
+                        return fail("socket");
+                if (sendto(s, "q", 1, 0, (struct sockaddr *)&ss, len) < 0)
+                        return fail("sendto");
+                return ok("sent");
+        }
+        if (!strcmp(cmd, "resolve")) {
+                struct sockaddr_storage ss;
+                socklen_t len;
+                if (lookup(a1, AF_UNSPEC, &ss, &len) < 0)
+                        return fail("lookup");
+                inet_ntop(ss.ss_family, ss.ss_family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr
+                                                                : (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
+                          buf, sizeof(buf));
+                return ok(buf);
+        }
+        if (!strcmp(cmd, "listen"))
+                return do_listen(a1);
+        if (!strcmp(cmd, "socket-raw"))
+                return socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) < 0 ? fail("socket") : ok("raw socket");
+        if (!strcmp(cmd, "socket-raw6"))
+                return socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6) < 0 ? fail("socket") : ok("raw socket");
+        if (!strcmp(cmd, "socket-packet"))
+                return socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) < 0 ? fail("socket") : ok("packet socket");
+        if (!strcmp(cmd, "mount"))
+                return mount("none", "/tmp", "tmpfs", 0, NULL) < 0 ? fail("mount") : ok("mounted");
+        if (!strcmp(cmd, "umount"))
+                return umount2("/app", MNT_DETACH) < 0 ? fail("umount") : ok("unmounted");
+        if (!strcmp(cmd, "unshare"))
+                return unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? fail("unshare") : ok("unshared");
+        if (!strcmp(cmd, "clone-newuser")) {
+                long r = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+                if (r == 0)
+                        _exit(0);
+                return r < 0 ? fail("clone") : ok("cloned");
+        }
+        if (!strcmp(cmd, "setns")) {
+                int fd = open("/proc/self/ns/net", O_RDONLY);
+                if (fd < 0)
+                        return fail("open ns");
+                return setns(fd, 0) < 0 ? fail("setns") : ok("setns");
+        }
+        if (!strcmp(cmd, "chroot"))
+                return chroot("/tmp") < 0 ? fail("chroot") : ok("chrooted");
+        if (!strcmp(cmd, "pivot_root"))
+                return syscall(SYS_pivot_root, "/tmp", "/tmp") < 0 ? fail("pivot_root") : ok("pivoted");
+        if (!strcmp(cmd, "init_module"))
+                return syscall(SYS_init_module, "", 0, "") < 0 ? fail("init_module") : ok("loaded");
+        if (!strcmp(cmd, "finit_module")) {
+                int fd = open("/app/bin/probe", O_RDONLY);
+                return syscall(SYS_finit_module, fd, "", 0) < 0 ? fail("finit_module") : ok("loaded");
+        }
+        if (!strcmp(cmd, "kexec"))
+                return syscall(SYS_kexec_load, 0, 0, NULL, 0) < 0 ? fail("kexec_load") : ok("kexec");
+        if (!strcmp(cmd, "bpf"))
+                return syscall(SYS_bpf, 0, NULL, 0) < 0 ? fail("bpf") : ok("bpf");
+        if (!strcmp(cmd, "perf"))
+                return syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0) < 0 ? fail("perf_event_open") : ok("perf");
+        if (!strcmp(cmd, "keyctl"))
+                return syscall(SYS_keyctl, 0, 0, 0, 0, 0) < 0 ? fail("keyctl") : ok("keyctl");
+        if (!strcmp(cmd, "ptrace"))
+                return ptrace(PTRACE_ATTACH, atoi(a1), 0, 0) < 0 ? fail("ptrace") : ok("attached");
+        if (!strcmp(cmd, "process_vm_readv")) {
+                char dst[8];
+                struct iovec l = { dst, 8 }, r = { (void *)0x400000, 8 };
+                return syscall(SYS_process_vm_readv, atoi(a1), &l, 1, &r, 1, 0) < 0 ? fail("process_vm_readv")
+                                                                                     : ok("read");
+        }
+        if (!strcmp(cmd, "kill"))
+                return kill(atoi(a1), *a2 ? atoi(a2) : SIGKILL) < 0 ? fail("kill") : ok("signalled");
+        if (!strcmp(cmd, "sethostname"))
+                return sethostname("evil", 4) < 0 ? fail("sethostname") : ok("renamed");
+        if (!strcmp(cmd, "setuid0"))
+                return setuid(0) < 0 ? fail("setuid") : ok("root");
+        if (!strcmp(cmd, "mknod"))
+                return mknod("/tmp/sda", S_IFBLK | 0600, makedev(8, 0)) < 0 ? fail("mknod") : ok("made");
+        if (!strcmp(cmd, "exec")) {
+                execv(a1, argv + 2);
+                return fail("execv");
+        }
+        if (!strcmp(cmd, "exec-tmp")) {
+                int in = open("/app/bin/probe", O_RDONLY), out = open("/tmp/p", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+                char b[65536];
+                ssize_t n;
+                if (in < 0 || out < 0)
+                        return fail("copy");
+                while ((n = read(in, b, sizeof(b))) > 0)
+                        if (write(out, b, (size_t)n) != n)
+                                return fail("copy");
+                close(out);
+                char *av[] = { "/tmp/p", "true", NULL };
+                execv("/tmp/p", av);
+                return fail("execv /tmp/p");
+        }
+        if (!strcmp(cmd, "forkbomb"))
+                return do_forkbomb();
+        if (!strcmp(cmd, "memhog"))
+                return do_memhog(a1);
+        if (!strcmp(cmd, "sleep")) {
+                printf("SLEEPING\n");
+                fflush(stdout);
+                sleep((unsigned)atoi(a1));
+                return ok("slept");
+        }
+        if (!strcmp(cmd, "run")) {
+                /* several commands in one app run: "run CMD ARG -- CMD ARG ..." */
+                int rc = 0;
+                for (int i = 2; i < argc;) {
+                        int j = i;
+                        while (j < argc && strcmp(argv[j], "--"))
+                                j++;
+                        pid_t p = fork();
+                        if (p == 0) {
+                                char *av[16] = { argv[0] };
+                                int k = 1;
+                                for (int x = i; x < j && k < 15; x++)
+                                        av[k++] = argv[x];
+                                av[k] = NULL;
+                                execv("/proc/self/exe", av);
+                                _exit(3);
+                        }
+                        int st;
+                        waitpid(p, &st, 0);
+                        rc |= WIFEXITED(st) ? WEXITSTATUS(st) : 4;
+                        i = j + 1;
+                }
+                return rc;
+        }
+        fprintf(stderr, "probe: unknown command '%s'\n", cmd);
+        return 2;
+}
