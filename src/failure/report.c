@@ -436,7 +436,7 @@ static int check_fields(const json_t *obj, const char *what, const char *const *
                         const char *cls, struct rp_err *err)
 {
         const char *key;
-        json_t *v;
+        json_t *v = NULL;
         char q[200];
 
         json_object_foreach((json_t *)obj, key, v) {
@@ -491,7 +491,7 @@ static int get_str(const json_t *obj, const char *key, const char *what, bool re
 static int get_int(const json_t *obj, const char *key, const char *what, int64_t min, int64_t max,
                    int64_t *ret, struct rp_err *err)
 {
-        json_t *v;
+        json_t *v = NULL;
         json_int_t x;
         int r = get_member(obj, key, what, &v, err);
 
@@ -515,7 +515,7 @@ static int get_addr(const json_t *obj, const char *key, const char *what, uint64
         char q[200];
         const char *v;
         size_t n;
-        json_t *j;
+        json_t *j = NULL;
         int r = get_member(obj, key, what, &j, err);
         uint64_t x = 0;
 
@@ -643,7 +643,7 @@ int fail_event_from_json(const json_t *obj, const char *what, struct fail_event 
 
         switch (ev->cls) {
         case FAIL_APP_CRASH: {
-                json_t *frames, *dump;
+                json_t *frames = NULL, *dump;
                 if ((r = get_int(obj, "signal", what, 1, 64, &x, err)) < 0)
                         goto out;
                 ev->signal = (int)x;
@@ -755,7 +755,7 @@ static const char *const batch_fields[] = {"batch_id", "dropped", "events", NULL
 
 int fail_batch_parse(const void *buf, size_t len, struct fail_batch *ret, struct rp_err *err)
 {
-        json_t *root = NULL, *events;
+        json_t *root = NULL, *events = NULL;
         json_error_t je;
         struct fail_batch b = {0};
         int64_t x;
