@@ -32,3 +32,4 @@ int cli_wants_help(int argc, char **argv);
 /* Group entry points (each in its own file). */
 int cli_keys(int argc, char **argv);
 int cli_image(int argc, char **argv);
+int cli_repo(int argc, char **argv);

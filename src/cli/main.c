@@ -8,6 +8,7 @@
 static const struct cli_group groups[] = {
         {"keys", "create signing keys and manufacturer CAs", cli_keys},
         {"image", "pack, sign, verify, inspect and extract image packages", cli_image},
+        {"repo", "offline update repository: root, targets, delegations, signing", cli_repo},
 };
 
 int cli_fail(const struct rp_err *err)

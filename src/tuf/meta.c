@@ -59,7 +59,7 @@ static bool valid_path(const char *s, bool pattern)
                         seg = 0;
                         continue;
                 }
-                if (!(is_alnum(c) || c == '.' || c == '_' || c == '-' || c == '+' ||
+                if (!(is_alnum(c) || c == '.' || c == '_' || c == '-' || c == '+' || c == '~' ||
                       (pattern && (c == '*' || c == '?'))))
                         return false;
                 seg++;
@@ -107,7 +107,7 @@ bool tuf_valid_component_id(const char *s)
 
 bool tuf_valid_version(const char *s)
 {
-        return valid_token(s, TUF_MAX_VERSION, ".+_-");
+        return valid_token(s, TUF_MAX_VERSION, ".+~_-");
 }
 
 bool tuf_path_match(const char *p, const char *s)

@@ -38,7 +38,7 @@
 #define TUF_MAX_DELEGATIONS 64
 #define TUF_MAX_PATHS 8
 #define TUF_MAX_IMAGES 32
-#define TUF_MAX_NAME 128          /* target name, path pattern */
+#define TUF_MAX_NAME 192          /* target name, path pattern */
 #define TUF_MAX_ROLE_NAME 32      /* delegated role (tenant) name */
 #define TUF_MAX_COMPONENT 64
 #define TUF_MAX_VERSION 64
