@@ -33,6 +33,13 @@ int cr_tls_peer_cert(struct ssl_st *ssl, struct cr_cert **ret) RP_WUR;
 /* Bytes received on the connection so far (for drain/idle decisions). */
 uint64_t cr_tls_bytes_read(struct ssl_st *ssl);
 
+/* Per-connection application data: one pointer stored on the SSL object.
+ * cr_tls_app_data_init() registers `on_free`, called with the pointer when
+ * the SSL object is freed (never with NULL). Call once per process. */
+int cr_tls_app_data_init(void (*on_free)(void *ptr)) RP_WUR;
+void cr_tls_set_app_data(struct ssl_st *ssl, void *ptr);
+void *cr_tls_get_app_data(struct ssl_st *ssl);
+
 /* Self-signed P-256 server certificate for first start: CN "rampart-server",
  * SAN DNS localhost, IP 127.0.0.1 and ::1, serverAuth, valid `days`. Writes
  * key (0600) and cert PEM files atomically. */

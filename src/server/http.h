@@ -147,18 +147,14 @@ struct srv_field {
         size_t max_len;         /* strings: max bytes (0 = SRV_MAX_PARAM_LEN) */
 };
 /* Parses and validates the body. On success *ret is a new reference the
- * caller releases with json_decref (use _cleanup_(json_decrefp)). On
+ * caller releases with json_decref (or _cleanup_(json_decrefp)). On
  * failure the error reply (400 / 415) has been sent and -EINVAL returned:
  * the handler just returns. */
 int srv_req_json(struct srv_req *r, const struct srv_field *fields, size_t n_fields,
                  json_t **ret) RP_WUR;
 #define SRV_FIELDS(arr) (arr), (sizeof(arr) / sizeof((arr)[0]))
 
-static inline void json_decrefp(json_t **j)
-{
-        if (*j)
-                json_decref(*j);
-}
+/* jansson provides json_decrefp() for _cleanup_(json_decrefp). */
 
 /* ---- paging: ?limit=N&cursor=C ----
  * Cursors are opaque to clients; the store uses an increasing sequence

@@ -59,7 +59,8 @@ const char *srv_cert_pin(const struct srv *s);
 /* The actual bound ports (for "--listen 127.0.0.1:0"). */
 size_t srv_bound(const struct srv *s, char out[][64], size_t max);
 
-/* The full route table (every registered set, in order). */
-const struct srv_route *srv_routes(const struct srv *s, size_t *ret_n);
+/* The registered route table (every set of routes.c, in order). */
+size_t srv_route_count(const struct srv *s);
+const struct srv_route *srv_route_at(const struct srv *s, size_t i);
 /* Prints the route table as JSON ([{method, pattern, auth, name}, ...]). */
 int srv_routes_print(FILE *f);

@@ -1,0 +1,115 @@
+/* srv_int.h - the server's internal structures, shared by http.c (request
+ * framework), server.c (process, connections) and metrics. Route modules
+ * use http.h only. */
+#pragma once
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdbool.h>
+
+#include "server/http.h"
+#include "server/keystore.h"
+#include "server/metrics.h"
+#include "server/server.h"
+#include "store/store.h"
+
+struct ssl_ctx_st;
+struct ssl_st;
+struct evconnlistener;
+struct evhttp_bound_socket;
+
+struct srv_conn {
+        struct srv *srv;
+        struct bufferevent *bev;
+        struct ssl_st *ssl;
+        struct event *deadline;         /* the next request must be complete by then */
+        bool idle;                      /* between a finished reply and the next request */
+        uint64_t rbytes_at_idle;
+        struct srv_conn *prev, *next;
+};
+
+/* Split route pattern for matching. */
+struct srv_compiled_route {
+        const struct srv_route *route;
+        size_t n_seg;
+        const char *seg[16];            /* pointers into `buf`; "{x}" kept as-is */
+        size_t seg_len[16];
+        char buf[SRV_MAX_PATH];
+};
+
+#define SRV_RATE_SLOTS 8192
+
+struct srv_rate_slot {
+        char addr[48];
+        double tokens;
+        int64_t last_ns;
+};
+
+struct srv {
+        struct srv_config cfg;
+        char data_dir[512];
+        char cert_file[600], key_file[600];
+        char fpr[96], pin[64];
+        struct event_base *base;
+        struct evhttp *http;
+        struct ssl_ctx_st *tls;
+        struct evhttp_bound_socket *bound[SRV_MAX_LISTEN];
+        size_t n_bound;
+        bool accepting_paused;
+        struct event *sig_term, *sig_int, *drain_timer;
+        bool draining;
+        struct store *store;
+        struct srv_keystore keys;
+        struct srv_metrics metrics;
+        struct srv_compiled_route *routes;
+        size_t n_routes;
+        size_t max_body;                /* max over routes */
+        struct srv_conn *conns;         /* list of open connections */
+        unsigned n_conns;
+        struct srv_rate_slot *rate;     /* SRV_RATE_SLOTS */
+};
+
+struct srv_req_param {
+        const char *name;               /* points into the pattern: "{name}" without braces */
+        size_t name_len;
+        char value[SRV_MAX_PARAM_LEN + 1];
+};
+
+struct srv_req {
+        struct srv *srv;
+        struct evhttp_request *ev;
+        struct srv_conn *conn;
+        const struct srv_route *route;
+        size_t route_idx;
+        const char *method;
+        char path[SRV_MAX_PATH + 1];
+        struct srv_req_param params[SRV_MAX_PARAMS];
+        size_t n_params;
+        struct evkeyvalq query;
+        bool has_query;
+        uint8_t *body;
+        size_t body_len;
+        char peer[48];
+        /* identity */
+        bool authenticated;
+        char tenant[48];
+        enum srv_role role;
+        char token_id[48];
+        /* reply */
+        bool replied;
+        int status;
+        struct evbuffer *out;
+        const char *content_type;
+        char err_msg[RP_ERR_MSG_MAX];
+        /* audit */
+        char audit_target[48];
+        char audit_detail[256];
+};
+
+/* server.c: false when `peer` is over its rate; *ret_retry_after then
+ * holds the seconds until it may retry. */
+bool srv_rate_allow(struct srv *s, const char *peer, unsigned *ret_retry_after);
+
+/* http.c */
+void srv_dispatch(struct srv *s, struct srv_req *r);
+int srv_routes_compile(struct srv *s, struct rp_err *err) RP_WUR;
