@@ -123,6 +123,35 @@ static int do_connect(const char *host, const char *port, int type, int repeat)
         return ok(buf[0] ? buf : "connected");
 }
 
+/* Resolves NAME now, waits, then connects to that (possibly stale) address;
+ * then resolves again and connects to the fresh answer. */
+static int do_connect_later(const char *name, const char *port, const char *secs)
+{
+        struct sockaddr_storage ss;
+        socklen_t len;
+        char txt[64];
+        for (int round = 0; round < 2; round++) {
+                if (to_addr(name, port, &ss, &len) < 0)
+                        return fail("resolve");
+                inet_ntop(ss.ss_family, ss.ss_family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr
+                                                                : (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
+                          txt, sizeof(txt));
+                printf("RESOLVED %s\n", txt);
+                fflush(stdout);
+                if (round == 0)
+                        sleep((unsigned)atoi(secs));
+                int s = socket(ss.ss_family, SOCK_STREAM, 0);
+                if (s < 0)
+                        return fail("socket");
+                if (connect(s, (struct sockaddr *)&ss, len) < 0)
+                        fail(txt);
+                else
+                        ok(txt);
+                close(s);
+        }
+        return 0;
+}
+
 static int do_listen(const char *port)
 {
         struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
@@ -274,6 +303,8 @@ int main(int argc, char **argv)
                 return do_fill(a1);
         if (!strcmp(cmd, "connect"))
                 return do_connect(a1, a2, SOCK_STREAM, argc > 4 ? atoi(argv[4]) : 1);
+        if (!strcmp(cmd, "connect-later"))
+                return do_connect_later(a1, a2, argc > 4 ? argv[4] : "1");
         if (!strcmp(cmd, "connect-udp"))
                 return do_connect(a1, a2, SOCK_DGRAM, 1);
         if (!strcmp(cmd, "sendto")) {
