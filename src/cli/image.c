@@ -468,14 +468,9 @@ static int cmd_verify_or_info(int argc, char **argv, bool info)
         pkg = argv[optind];
         if ((r = open_pkg(pkg, &fd)) != CLI_EXIT_OK)
                 goto out;
-        /* The unverified view (key ids of every record) first, then, with
-         * trusted keys, the verdict over a full pass. */
-        if (img_inspect_fd(fd, &inf, &err) < 0) {
-                rp_err_prefix(&err, "'%s'", pkg);
-                r = cli_fail(&err);
-                goto out;
-        }
-        m = inf.meta;
+        /* With trusted keys, the verdict over one full pass comes first:
+         * nothing is parsed before it. The record list (key ids of every
+         * signature, trusted or not) is read afterwards. */
         if (t.n) {
                 if (img_verify_fd(fd, t.keys, t.n, &m, &err) < 0) {
                         rp_err_prefix(&err, "'%s' does NOT verify", pkg);
@@ -484,6 +479,17 @@ static int cmd_verify_or_info(int argc, char **argv, bool info)
                 }
                 hex(m.signer_key_id, 32, id);
         }
+        if (img_inspect_fd(fd, &inf, &err) < 0) {
+                rp_err_prefix(&err, "'%s'", pkg);
+                r = cli_fail(&err);
+                goto out;
+        }
+        if (t.n && memcmp(inf.meta.image_digest, m.image_digest, CR_SHA256_LEN) != 0) {
+                r = cli_errorf(CLI_EXIT_FAIL, "'%s' changed while it was being read", pkg);
+                goto out;
+        }
+        if (!t.n)
+                m = inf.meta;
         if (json) {
                 json_t *j = meta_json(&m), *sigs = json_array();
                 for (size_t i = 0; i < inf.n_signatures; i++) {
