@@ -172,13 +172,12 @@ int srv_time_parse(const char *s, int64_t *ret_ms)
         }
         if (*p)
                 return -EINVAL;
-        time_t t = timegm(&tm);
+        int mday = tm.tm_mday, mon = tm.tm_mon;
+        time_t t = timegm(&tm);         /* normalises tm in place */
         if (t == (time_t)-1)
                 return -EINVAL;
-        /* reject normalised dates such as February 31st */
-        struct tm back;
-        gmtime_r(&t, &back);
-        if (back.tm_mday != tm.tm_mday)
+        /* reject dates that do not exist, such as February 31st */
+        if (tm.tm_mday != mday || tm.tm_mon != mon)
                 return -EINVAL;
         *ret_ms = ((int64_t)t - off) * 1000 + frac_ms;
         return 0;
@@ -809,6 +808,15 @@ static void route_request(struct srv *s, struct srv_req *r)
                         return;
                 }
                 r->has_query = true;
+                struct evkeyval *a, *b;
+                TAILQ_FOREACH(a, &r->query, next)
+                        for (b = TAILQ_NEXT(a, next); b; b = TAILQ_NEXT(b, next))
+                                if (!strcmp(a->key, b->key)) {
+                                        srv_reply_error(r, 400, "bad_request",
+                                                        "query parameter '%.40s' given more than once",
+                                                        a->key);
+                                        return;
+                                }
         }
         bool path_known = false;
         for (size_t i = 0; i < s->n_routes; i++) {
