@@ -121,6 +121,9 @@ static int check_spec(const struct cr_cert_spec *s, struct rp_err *err)
         if (!s->ca && (s->key_usage & (CR_KU_KEY_CERT_SIGN | CR_KU_CRL_SIGN)))
                 return rp_err_set(err, -EINVAL,
                                   "non-CA certificate '%s' cannot have keyCertSign/cRLSign", s->cn);
+        if (s->ca && s->path_len < -1)
+                return rp_err_set(err, -EINVAL, "path_len %d for CA certificate '%s': use -1 "
+                                  "for unlimited or a count >= 0", s->path_len, s->cn);
         if (!s->ca && s->path_len > 0)
                 return rp_err_set(err, -EINVAL, "path_len %d given for non-CA certificate '%s'",
                                   s->path_len, s->cn);

@@ -1222,6 +1222,8 @@ static void test_cert_spec_refusals(void **state)
         REFUSE(s.san_uri = "urn:\x01", "not printable");
         REFUSE((s.ca = true, s.key_usage = CR_KU_DIGITAL_SIGNATURE), "keyCertSign");
         REFUSE(s.key_usage = CR_KU_KEY_CERT_SIGN, "non-CA");
+        REFUSE((s.ca = true, s.key_usage = CR_KU_KEY_CERT_SIGN, s.path_len = -2), "path_len -2");
+        REFUSE(s.path_len = 1, "non-CA");
         REFUSE(s.key_usage = 0x100, "unknown key usage");
         REFUSE(s.ext_key_usage = 0x100, "unknown extended key usage");
         REFUSE((s.exts = &e_badoid, s.n_exts = 1), "not a dotted OID");
