@@ -62,8 +62,10 @@ static void usage(FILE *f)
                 "  add-target   --trust PUB.pem... [--tenant T --key TENANT.pem] PACKAGE\n"
                 "               list a verified image package in the platform targets (OS)\n"
                 "               or in tenant T's delegated targets (app)\n"
-                "  delegate     --tenant T --key PUB.pem... [--threshold N] [--path PATTERN]...\n"
-                "               delegate tenant T's app images (names T/*/* by default)\n"
+                "  delegate     --tenant T --key PUB.pem... [--threshold N] [--component UUID]...\n"
+                "               [--path PATTERN]...: delegate tenant T's app images; target\n"
+                "               names are T/COMPONENT/VERSION, so --component binds components\n"
+                "               to the tenant (without it and --path: any component, T/*/*)\n"
                 "  publish      [--expires-hours H]: snapshot and timestamp (needs their keys in D)\n"
                 "  assign       --ueid U [--expires-hours H (24)] TARGET...: director assignment\n"
                 "  verify       --ueid U [--state FILE] [--now YYYY-MM-DDTHH:MM:SSZ]\n"
@@ -811,7 +813,7 @@ static int describe_package(const char *pkg, struct cr_key *const *trust, size_t
         ret->svn = meta.svn;
         snprintf(ret->component_id, sizeof(ret->component_id), "%s", meta.component_id);
         snprintf(ret->version, sizeof(ret->version), "%s", meta.version);
-        snprintf(ret->name, sizeof(ret->name), "%s/%s/%s", owner, meta.name, meta.version);
+        snprintf(ret->name, sizeof(ret->name), "%s/%s/%s", owner, meta.component_id, meta.version);
         if (!tuf_valid_target_name(ret->name) || !tuf_valid_version(ret->version))
                 return rp_err_set(err, -EINVAL, "package '%s': target name '%s' is not valid", pkg,
                                   ret->name);
@@ -962,8 +964,12 @@ static int cmd_delegate(int argc, char **argv)
         static const struct option opts[] = {
                 {"dir", required_argument, NULL, 'd'}, {"tenant", required_argument, NULL, 't'},
                 {"key", required_argument, NULL, 'k'}, {"threshold", required_argument, NULL, 'n'},
-                {"path", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'}, {0}};
+                {"path", required_argument, NULL, 'p'},
+                {"component", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+                {0}};
         const char *dir = NULL, *tenant = NULL, *keyf[TUF_MAX_ROLE_KEYS], *paths[TUF_MAX_PATHS];
+        const char *comps[TUF_MAX_PATHS];
+        size_t n_comps = 0;
         size_t n_keys = 0, n_paths = 0;
         long threshold = 1;
         struct tuf_root *root = NULL;
@@ -987,11 +993,20 @@ static int cmd_delegate(int argc, char **argv)
                                                   TUF_MAX_PATHS);
                         paths[n_paths++] = optarg;
                         break;
+                case 'c':
+                        if (n_comps >= TUF_MAX_PATHS)
+                                return cli_errorf(CLI_EXIT_USAGE, "at most %d --component",
+                                                  TUF_MAX_PATHS);
+                        comps[n_comps++] = optarg;
+                        break;
                 case 'n': threshold = strtol(optarg, NULL, 10); break;
                 case 'h': usage(stdout); return CLI_EXIT_OK;
                 default: return CLI_EXIT_USAGE;
                 }
         }
+        if (n_comps + n_paths > TUF_MAX_PATHS)
+                return cli_errorf(CLI_EXIT_USAGE, "at most %d --component and --path in all",
+                                  TUF_MAX_PATHS);
         if (!dir || !tenant || n_keys == 0 || optind != argc)
                 return cli_errorf(CLI_EXIT_USAGE, "usage: rampart repo delegate --dir D --tenant T "
                                   "--key PUB.pem... [--threshold N] [--path PATTERN]...");
@@ -1002,7 +1017,13 @@ static int cmd_delegate(int argc, char **argv)
                 return cli_errorf(CLI_EXIT_USAGE, "--threshold is %ld, allowed 1..%zu", threshold,
                                   n_keys);
         snprintf(d.name, sizeof(d.name), "%s", tenant);
-        if (n_paths == 0)
+        for (size_t i = 0; i < n_comps; i++) {
+                if (!tuf_valid_component_id(comps[i]))
+                        return cli_errorf(CLI_EXIT_USAGE, "--component '%s' is not a component id",
+                                          comps[i]);
+                snprintf(d.paths[d.n_paths++], sizeof(d.paths[0]), "%s/%s/*", tenant, comps[i]);
+        }
+        if (n_paths == 0 && n_comps == 0)
                 snprintf(d.paths[d.n_paths++], sizeof(d.paths[0]), "%s/*/*", tenant);
         for (size_t i = 0; i < n_paths; i++) {
                 size_t tl = strlen(tenant);

@@ -351,7 +351,22 @@ static int parse_hashes(const json_t *o, const char *what, uint8_t out[32], stru
         return tuf_json_hex(h, "sha256", w, out, 32, err);
 }
 
-/* The image description shared by targets "custom" and director images. */
+bool tuf_image_name_ok(const struct tuf_image *img)
+{
+        const char *a = strchr(img->name, '/'), *b;
+        size_t cl = strlen(img->component_id);
+        if (!a)
+                return false;
+        b = a + 1;
+        if (strncmp(b, img->component_id, cl) || b[cl] != '/')
+                return false;
+        return !strcmp(b + cl + 1, img->version);
+}
+
+/* The image description shared by targets "custom" and director images.
+ * The name must be "<owner>/<component_id>/<version>": delegation path
+ * patterns then bind component ids to tenants, and one name can never
+ * stand for two versions. */
 static int parse_image_fields(const json_t *o, const char *what, struct tuf_image *img,
                               struct rp_err *err)
 {
@@ -377,6 +392,10 @@ static int parse_image_fields(const json_t *o, const char *what, struct tuf_imag
         else
                 return rp_err_set(err, -EBADMSG, "%s: type is '%s', expected 'os' or 'app'", what,
                                   type);
+        if (!tuf_image_name_ok(img))
+                return rp_err_set(err, -EBADMSG,
+                                  "%s: name must be '<owner>/%s/%s' (owner, component id, version)",
+                                  what, img->component_id, img->version);
         return 0;
 }
 

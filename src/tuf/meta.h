@@ -65,7 +65,9 @@ int tuf_role_from_name(const char *name);
 enum tuf_image_type { TUF_IMAGE_OS, TUF_IMAGE_APP };
 const char *tuf_image_type_name(enum tuf_image_type t);
 
-/* One image, as a targets entry or as a director assignment lists it. */
+/* One image, as a targets entry or as a director assignment lists it. Its
+ * name is "<owner>/<component_id>/<version>", owner being "platform" or the
+ * tenant (delegated role) name. */
 struct tuf_image {
         char name[TUF_MAX_NAME + 1];
         char component_id[TUF_MAX_COMPONENT + 1];
@@ -161,6 +163,9 @@ bool tuf_valid_role_name(const char *s);       /* delegated role: [a-z0-9][a-z0-
 bool tuf_valid_path_pattern(const char *s);
 bool tuf_valid_component_id(const char *s);
 bool tuf_valid_version(const char *s);
+/* True when img->name is "<owner>/<component_id>/<version>" of its own
+ * fields (the parsers require it). */
+bool tuf_image_name_ok(const struct tuf_image *img);
 /* Shell-style match: '*' and '?' never match '/'. */
 bool tuf_path_match(const char *pattern, const char *name);
 

@@ -32,8 +32,9 @@ enum {
 
 #define UEID "0123456789abcdef0123456789abcdef01234567"
 #define OS_NAME "platform/os-main/1.2.0"
-#define APP_NAME "acme/sensor/2.0.1"
-#define GLOBEX_NAME "globex/meter/1.0.0"
+#define APP_UUID "6f1c2c1e-8a4b-4c9e-9d2a-0a1b2c3d4e5f"
+#define APP_NAME "acme/" APP_UUID "/2.0.1"
+#define GLOBEX_NAME "globex/globex-meter/1.0.0"
 
 static struct cr_key *keys[K_MAX];
 static time_t T0;   /* "now" of the tests */
@@ -151,7 +152,7 @@ static struct tuf_image os_image(void)
 
 static struct tuf_image app_image(void)
 {
-        return image(APP_NAME, "6f1c2c1e-8a4b-4c9e-9d2a-0a1b2c3d4e5f", TUF_IMAGE_APP, "2.0.1", 3,
+        return image(APP_NAME, APP_UUID, TUF_IMAGE_APP, "2.0.1", 3,
                      1234, 0x22);
 }
 
@@ -370,7 +371,7 @@ static void test_full_update_resolves(void **state)
         assert_int_equal(plan.images[0].type, TUF_IMAGE_OS);
         assert_int_equal(plan.images[0].svn, 7);
         assert_string_equal(plan.images[1].name, APP_NAME);
-        assert_string_equal(plan.images[1].component_id, "6f1c2c1e-8a4b-4c9e-9d2a-0a1b2c3d4e5f");
+        assert_string_equal(plan.images[1].component_id, APP_UUID);
         assert_int_equal(plan.images[1].length, 1234);
         assert_string_equal(tuf_client_role_for(c, APP_NAME), "acme");
         assert_null(tuf_client_role_for(c, "other/x/1"));
@@ -496,23 +497,35 @@ static void test_director_hash_differs(void **state)
         imgs[1].length++;
         w.director = enc_director(2, imgs, 2);
         assert_refused(refresh(c, &w, &plan, &err), -EPERM,
-                       "image 'acme/sensor/2.0.1': director length 1235 differs from targets "
+                       "image '" APP_NAME "': director length 1235 differs from targets "
                        "'acme' length 1234");
 
         imgs[1] = app_image();
         imgs[1].svn = 2;
         w.director = enc_director(3, imgs, 2);
         assert_refused(refresh(c, &w, &plan, &err), -EPERM,
-                       "image 'acme/sensor/2.0.1': director svn 2 differs from targets 'acme' svn 3");
+                       "image '" APP_NAME "': director svn 2 differs from targets 'acme' svn 3");
 
-        imgs[1] = app_image();
-        snprintf(imgs[1].version, sizeof(imgs[1].version), "2.0.2");
-        w.director = enc_director(4, imgs, 2);
-        assert_refused(refresh(c, &w, &plan, &err), -EPERM,
-                       "director version '2.0.2' differs from targets 'acme' version '2.0.1'");
+        /* a name that does not spell its component and version is refused */
+        {
+                struct tuf_director *d = calloc(1, sizeof(*d));
+                char *p = NULL;
+                size_t n;
+                d->version = 1;
+                d->expires = T0 + 3600;
+                snprintf(d->ueid, sizeof(d->ueid), UEID);
+                d->images[0] = app_image();
+                snprintf(d->images[0].version, sizeof(d->images[0].version), "2.0.2");
+                d->n_images = 1;
+                assert_refused(tuf_director_encode(d, &p, &n, &err), -EBADMSG,
+                               "refusing to write director: director: image '" APP_NAME
+                               "': name must be '<owner>/" APP_UUID "/2.0.2'");
+                free(d);
+        }
 
         imgs[1] = os_image();
         snprintf(imgs[1].name, sizeof(imgs[1].name), "platform/os-main/9.9.9");
+        snprintf(imgs[1].version, sizeof(imgs[1].version), "9.9.9");
         w.director = enc_director(5, imgs, 2);
         assert_refused(refresh(c, &w, &plan, &err), -ENOENT,
                        "image 'platform/os-main/9.9.9': not listed by the platform targets");
@@ -877,13 +890,13 @@ static void test_tenant_cannot_sign_other_tenant(void **state)
         /* acme lists globex's component in its own metadata */
         w.acme = enc_delegated(1, imgs, 2, SIGNERS(K_ACME));
         assert_refused(refresh(c, &w, &plan, &err), -EPERM,
-                       "delegated targets 'acme' lists 'globex/meter/1.0.0', outside its "
+                       "delegated targets 'acme' lists '" GLOBEX_NAME "', outside its "
                        "delegated paths ('acme/*/*')");
         /* the director assigns globex's app; only acme's metadata is there */
         w = world_at(1);
         w.director = enc_director(1, assign, 2);
         assert_refused(refresh(c, &w, &plan, &err), -ENOENT,
-                       "image 'globex/meter/1.0.0': delegated targets 'globex' not verified");
+                       "image '" GLOBEX_NAME "': delegated targets 'globex' not verified");
         /* acme's key signing globex's delegated metadata */
         assert_int_equal(tuf_client_update_timestamp(c, w.timestamp.data, w.timestamp.len, T0,
                                                      &err), 0);
@@ -902,11 +915,11 @@ static void test_tenant_cannot_sign_other_tenant(void **state)
                 struct blob t = enc_targets_with(1, both, 2, SIGNERS(K_TARGETS));
                 struct blob a;
                 assert_refused(tuf_client_update_targets(c, t.data, t.len, T0, &err), -EBADMSG,
-                               "targets: 'acme/sensor/2.0.1' is an app image");
-                snprintf(os.name, sizeof(os.name), "acme/os/1");
+                               "targets: '" APP_NAME "' is an app image");
+                snprintf(os.name, sizeof(os.name), "acme/os-main/1.2.0");
                 a = enc_delegated(1, &os, 1, SIGNERS(K_ACME));
                 assert_refused(tuf_client_update_delegated(c, "acme", a.data, a.len, T0, &err),
-                               -EPERM, "lists 'acme/os/1' as an OS image");
+                               -EPERM, "lists 'acme/os-main/1.2.0' as an OS image");
                 assert_refused(tuf_client_update_delegated(c, "initech", a.data, a.len, T0, &err),
                                -ENOENT, "delegates no role 'initech'");
         }
@@ -1061,13 +1074,13 @@ static void test_unknown_fields_and_types(void **state)
                 struct tuf_director *d = malloc(sizeof(*d));
                 struct tuf_timestamp ts;
                 const char *tg = "{\"_type\":\"targets\",\"spec_version\":\"1.0\",\"version\":1,"
-                                 "\"expires\":\"2030-01-01T00:00:00Z\",\"targets\":{\"a/b\":{"
+                                 "\"expires\":\"2030-01-01T00:00:00Z\",\"targets\":{\"a/c/1\":{"
                                  "\"length\":1,\"hashes\":{\"sha256\":\"00000000000000000000000"
                                  "00000000000000000000000000000000000000000\",\"md5\":\"x\"},"
                                  "\"custom\":{\"component_id\":\"c\",\"type\":\"os\",\"version\":"
                                  "\"1\",\"svn\":0}}}}";
                 assert_refused(tuf_targets_parse((const uint8_t *)tg, strlen(tg), NULL, &t, &err),
-                               -EBADMSG, "targets: target 'a/b': hashes: unknown field 'md5'");
+                               -EBADMSG, "targets: target 'a/c/1': hashes: unknown field 'md5'");
                 const char *sn = "{\"_type\":\"snapshot\",\"spec_version\":\"1.0\",\"version\":1,"
                                  "\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":{\"targets.json\":"
                                  "{\"version\":1,\"length\":5}}}";
