@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "image/image.h"
+#include "image/manifest.h"
 #include "lib/cleanup.h"
 #include "lib/encode.h"
 #include "lib/fileio.h"
@@ -45,7 +46,9 @@ static void usage_pack(FILE *f)
                 "                          --svn N --component-id UUID [--hw-compat ID ...]\n\n"
                 "Packs the files under DIR (regular files, directories, symlinks that stay\n"
                 "inside DIR) into an unsigned image package PKG. Device nodes, fifos,\n"
-                "sockets, setuid/setgid files and escaping symlinks are refused.\n\n"
+                "sockets, setuid/setgid files and escaping symlinks are refused. An app\n"
+                "image needs a valid app_manifest.json at the top of DIR whose ComponentId\n"
+                "is --component-id and whose EntryPoint is an executable file in DIR.\n\n"
                 "  --out PKG            package to write (replaced atomically)\n"
                 "  --name NAME          image name: letters, digits, '.', '_', '-' (max %d)\n"
                 "  --type os|app        what the image is\n"
@@ -257,6 +260,52 @@ static void print_json(json_t *j)
 
 /* ---- pack ---- */
 
+/* An app image must carry a valid app_manifest.json that names the same
+ * component and an entry point that is an executable file in the tree:
+ * refused here, at the developer's desk, rather than on a device. */
+static int check_app_manifest(const char *dir, const char *component_id)
+{
+        struct img_manifest *man = NULL;
+        struct rp_err err = {0};
+        uint8_t *data = NULL, uuid[16];
+        char path[4096], canon[IMG_UUID_STR_LEN + 1];
+        size_t len;
+        struct stat st;
+        int r = CLI_EXIT_OK;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, IMG_MANIFEST_FILE);
+        if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                return cli_errorf(CLI_EXIT_FAIL, "an app image needs a regular file %s at the top of '%s'",
+                                  IMG_MANIFEST_FILE, dir);
+        man = calloc(1, sizeof(*man));
+        if (!man)
+                return cli_errorf(CLI_EXIT_FAIL, "out of memory");
+        if (rp_read_file(path, IMG_MANIFEST_MAX_SIZE, &data, &len, &err) < 0 ||
+            img_manifest_parse(data, len, man, &err) < 0) {
+                rp_err_prefix(&err, "'%s'", path);
+                r = cli_fail(&err);
+                goto out;
+        }
+        if (img_uuid_parse(component_id, uuid) == 0) {
+                img_uuid_format(uuid, canon);
+                if (strcmp(canon, man->component_id) != 0) {
+                        r = cli_errorf(CLI_EXIT_FAIL,
+                                       "'%s': ComponentId %s differs from --component-id %s", path,
+                                       man->component_id, canon);
+                        goto out;
+                }
+        }
+        snprintf(path, sizeof(path), "%s%s", dir, man->entry_point);
+        if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+                r = cli_errorf(CLI_EXIT_FAIL,
+                               "app_manifest.json: EntryPoint '%s' is not an executable regular file in '%s'",
+                               man->entry_point, dir);
+out:
+        free(data);
+        free(man);
+        return r;
+}
+
 static int cmd_pack(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -328,6 +377,8 @@ static int cmd_pack(int argc, char **argv)
                         return cli_errorf(CLI_EXIT_USAGE, "SOURCE_DATE_EPOCH '%s' is not a time", sde);
                 o.created = t;
         }
+        if (o.type == IMG_TYPE_APP && (r = check_app_manifest(dir, o.component_id)) != CLI_EXIT_OK)
+                return r;
         if ((r = open_tmp_next_to(out, &tmp, &fd)) != CLI_EXIT_OK)
                 return r;
         if (img_pack_dir(dir, &o, fd, &m, &err) < 0) {

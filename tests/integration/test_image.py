@@ -12,6 +12,8 @@ import pytest
 from conftest import run
 
 UUID = "3b0c6a8e-5f2d-4c1b-9e7a-8d6f4a2b1c0e"
+MANIFEST = {"SchemaVersion": 1, "Name": "hello", "ComponentId": UUID, "EntryPoint": "/bin/hello",
+            "CmdArgs": [], "Capabilities": {}}
 
 
 def pack_args(src, out, **kw):
@@ -31,7 +33,7 @@ def env(tmp_path, rampart):
     (src / "bin").mkdir(parents=True)
     (src / "bin" / "hello").write_text("#!/bin/sh\necho hello\n")
     (src / "bin" / "hello").chmod(0o755)
-    (src / "app_manifest.json").write_text('{"Name": "hello"}\n')
+    (src / "app_manifest.json").write_text(json.dumps(MANIFEST))
     (src / "bin" / "run").symlink_to("hello")
     run([rampart, "keys", "generate", "--out", tmp_path / "k.pem", "--pub", tmp_path / "k.pub"])
     run([rampart, "keys", "generate", "--out", tmp_path / "other.pem", "--pub", tmp_path / "other.pub"])
@@ -157,7 +159,7 @@ def test_hostile_tree_refused_at_pack(env, rampart, tmp_path):
     src.mkdir()
     (src / "ok").write_text("x")
     (src / "escape").symlink_to("../../etc/passwd")
-    p = run([rampart] + pack_args(src, tmp_path / "evil.rpi"), check=None)
+    p = run([rampart] + pack_args(src, tmp_path / "evil.rpi", type="os"), check=None)
     assert p.returncode == 1 and "points outside the image" in p.stderr
     assert not (tmp_path / "evil.rpi").exists()
     assert not [n for n in os.listdir(tmp_path) if ".tmp" in n]
@@ -277,7 +279,7 @@ def test_bad_values_exit_1(env, rampart):
     cases = [
         (pack_args(env / "app", env / "x.rpi", component_id="nope"), "not a UUID"),
         (pack_args(env / "app", env / "x.rpi", name="has space"), "image name 'has space'"),
-        (pack_args(env / "nonexistent", env / "x.rpi"), "cannot open directory"),
+        (pack_args(env / "nonexistent", env / "x.rpi", type="os"), "cannot open directory"),
         (["image", "verify", env / "missing.rpi", "--trust", env / "k.pub"], "cannot open"),
         (["image", "verify", env / "signed.rpi", "--trust", env / "app" / "app_manifest.json"],
          "app_manifest.json"),
@@ -297,3 +299,25 @@ def test_pack_reproducible_with_source_date_epoch(env, rampart):
     assert (env / "r1.rpi").read_bytes() == (env / "r2.rpi").read_bytes()
     j = json.loads(run([rampart, "image", "info", env / "r1.rpi", "--output", "json"]).stdout)
     assert j["created"] == "2023-11-14T22:13:20Z"
+
+
+def test_app_manifest_checked_at_pack(env, rampart, tmp_path):
+    src = env / "app"
+    man = src / "app_manifest.json"
+    cases = [
+        (dict(MANIFEST, ComponentId="11111111-2222-3333-4444-555555555555"),
+         "differs from --component-id"),
+        (dict(MANIFEST, EntryPoint="/bin/missing"), "EntryPoint '/bin/missing'"),
+        (dict(MANIFEST, Capabilities={"Camera": True}), "Camera"),
+        (dict(MANIFEST, SchemaVersion=2), "SchemaVersion"),
+    ]
+    for bad, msg in cases:
+        man.write_text(json.dumps(bad))
+        p = run([rampart] + pack_args(src, tmp_path / "x.rpi"), check=None)
+        assert p.returncode == 1 and msg in p.stderr, (bad, p.stderr)
+    man.unlink()
+    p = run([rampart] + pack_args(src, tmp_path / "x.rpi"), check=None)
+    assert p.returncode == 1 and "needs a regular file app_manifest.json" in p.stderr
+    # an OS image has no app manifest
+    run([rampart] + pack_args(src, tmp_path / "os.rpi", type="os"))
+    assert not (tmp_path / "x.rpi").exists()
