@@ -95,8 +95,10 @@ int cr_sign_raw(const struct cr_key *k, const void *msg, size_t len, uint8_t out
         return 0;
 }
 
-static int check_sig_len(size_t sig_len, struct rp_err *err)
+static int check_sig_len(const struct cr_key *k, size_t sig_len, struct rp_err *err)
 {
+        if (!k)
+                return rp_err_set(err, -EINVAL, "no key to verify the signature with");
         /* the shortest DER ECDSA signature is 8 bytes: 30 06 02 01 r 02 01 s */
         if (sig_len < 8 || sig_len > CR_SIG_DER_MAX)
                 return rp_err_set(err, -EBADMSG,
@@ -113,7 +115,7 @@ int cr_verify(const struct cr_key *k, const void *msg, size_t len, const uint8_t
 
         if (!sig)
                 sig_len = 0;
-        r = check_sig_len(sig_len, err);
+        r = check_sig_len(k, sig_len, err);
         if (r < 0)
                 return r;
         ERR_clear_error();
@@ -139,7 +141,7 @@ int cr_verify_digest(const struct cr_key *k, const uint8_t digest[CR_SHA256_LEN]
 
         if (!sig)
                 sig_len = 0;
-        r = check_sig_len(sig_len, err);
+        r = check_sig_len(k, sig_len, err);
         if (r < 0)
                 return r;
         ERR_clear_error();

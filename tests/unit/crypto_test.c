@@ -687,6 +687,7 @@ static void test_sign_verify_der(void **state)
                 assert_int_equal(cr_verify(pub, msg, strlen(msg), longer, n + 1, &err), -EBADMSG);
         }
         assert_int_equal(cr_verify(pub, msg, strlen(msg), NULL, 0, &err), -EBADMSG);
+        assert_int_equal(cr_verify(NULL, msg, strlen(msg), sig, n, &err), -EINVAL);
 
         /* DER <-> raw round trip */
         assert_int_equal(cr_sig_der_to_raw(sig, n, raw), 0);
