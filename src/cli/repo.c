@@ -504,13 +504,36 @@ static int cmd_sign(int argc, char **argv)
                 allowed = tuf_role_has(&cur->roles[TUF_ROLE_ROOT], id) ||
                           tuf_role_has(&mine->roles[TUF_ROLE_ROOT], id);
         } else if (top >= 0) {
-                static const char *const types[TUF_ROLE_COUNT] = {
-                        [TUF_ROLE_TARGETS] = "\"_type\":\"targets\"",
-                        [TUF_ROLE_SNAPSHOT] = "\"_type\":\"snapshot\"",
-                        [TUF_ROLE_TIMESTAMP] = "\"_type\":\"timestamp\"",
-                        [TUF_ROLE_DIRECTOR] = "\"_type\":\"director\""};
-                if (!strstr((char *)e.payload, types[top])) {
-                        rp_err_set(&err, -EINVAL, "'%s' is not %s metadata", file, role);
+                /* the file must parse as that role's metadata */
+                union {
+                        struct tuf_targets t;
+                        struct tuf_snapshot s;
+                        struct tuf_timestamp ts;
+                        struct tuf_director d;
+                } *u = calloc(1, sizeof(*u));
+                if (!u) {
+                        rp_err_set(&err, -ENOMEM, "out of memory");
+                        goto fail;
+                }
+                switch (top) {
+                case TUF_ROLE_TARGETS:
+                        r = tuf_targets_parse(e.payload, e.payload_len, NULL, &u->t, &err);
+                        if (r >= 0)
+                                tuf_targets_free(&u->t);
+                        break;
+                case TUF_ROLE_SNAPSHOT:
+                        r = tuf_snapshot_parse(e.payload, e.payload_len, &u->s, &err);
+                        break;
+                case TUF_ROLE_TIMESTAMP:
+                        r = tuf_timestamp_parse(e.payload, e.payload_len, &u->ts, &err);
+                        break;
+                default:
+                        r = tuf_director_parse(e.payload, e.payload_len, &u->d, &err);
+                        break;
+                }
+                free(u);
+                if (r < 0) {
+                        rp_err_prefix(&err, "'%s' is not valid %s metadata", file, role);
                         goto fail;
                 }
                 allowed = tuf_role_has(&cur->roles[top], id);
@@ -521,6 +544,16 @@ static int cmd_sign(int argc, char **argv)
                         goto fail;
                 d = tuf_targets_delegation(&t, role);
                 allowed = d && tuf_role_has(&d->keys, id);
+                if (d) {
+                        struct tuf_targets dt = {0};
+                        r = tuf_targets_parse(e.payload, e.payload_len, role, &dt, &err);
+                        tuf_targets_free(&dt);
+                        if (r < 0) {
+                                tuf_targets_free(&t);
+                                rp_err_prefix(&err, "'%s' is not valid '%s' metadata", file, role);
+                                goto fail;
+                        }
+                }
                 if (!d) {
                         tuf_targets_free(&t);
                         rp_err_set(&err, -ENOENT, "no role '%s': not a top-level role and not "

@@ -484,6 +484,12 @@ int tuf_client_update_snapshot(struct tuf_client *c, const void *buf, size_t len
         r = check_expiry("snapshot", m->version, m->expires, now, err);
         if (r < 0)
                 goto out;
+        /* targets verified against an earlier snapshot no longer count */
+        for (size_t i = 0; i < c->n_delegated; i++)
+                tuf_targets_free(&c->delegated[i].t);
+        c->n_delegated = 0;
+        tuf_targets_free(&c->targets);
+        c->have_targets = false;
         c->snapshot = *m;
         c->snapshot_version = m->version;
         c->n_meta = m->n_meta;

@@ -729,6 +729,12 @@ static void test_mix_and_match(void **state)
         assert_refused(refresh(c, &w, &plan, &err), -EBADMSG,
                        "snapshot version 2 does not match the version 3 named by timestamp");
         assert_int_equal(refresh(c, &w2, &plan, &err), 0);
+        /* a snapshot accepted after targets voids them: targets must be
+         * verified again against it before anything resolves */
+        assert_int_equal(tuf_client_update_snapshot(c, w2.snapshot.data, w2.snapshot.len, T0,
+                                                    &err), 0);
+        assert_refused(tuf_resolve(c, &plan, &err), -EINVAL,
+                       "resolve: no verified targets in this update");
         tuf_client_free(c);
 }
 
