@@ -318,6 +318,10 @@ static const struct store_backend sq_backend = {
         .token = &sq_token_ops,
         .audit = &sq_audit_ops,
         .ca = &sq_ca_ops,
+        .registry = &sq_registry_ops,
+        .product = &sq_product_ops,
+        .group = &sq_group_ops,
+        .device = &sq_device_ops,
 };
 
 static int sq_migrate(struct sq_store *q, struct rp_err *err)

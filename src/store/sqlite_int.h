@@ -73,3 +73,7 @@ extern const struct store_tenant_ops sq_tenant_ops;
 extern const struct store_token_ops sq_token_ops;
 extern const struct store_audit_ops sq_audit_ops;
 extern const struct store_ca_ops sq_ca_ops;
+extern const struct store_registry_ops sq_registry_ops;
+extern const struct store_product_ops sq_product_ops;
+extern const struct store_group_ops sq_group_ops;
+extern const struct store_device_ops sq_device_ops;
