@@ -68,7 +68,8 @@ void boot_event(struct rot *rot, uint64_t bootcount, const char *fmt, ...)
         out = malloc(n - keep + strlen(line) + 1);
         if (!out)
                 return;
-        memcpy(out, old + keep, n - keep);
+        if (n > keep)
+                memcpy(out, old + keep, n - keep);
         memcpy(out + n - keep, line, strlen(line));
         RP_FAULT_POINT("boot-event");
         if (rot_nv_write(rot, "events", out, n - keep + strlen(line), NULL) < 0)

@@ -33,7 +33,7 @@
 
 #define EXIT_FATAL 1
 #define EXIT_USAGE 2
-#define REBOOT_GRACE_MS 5000
+#define REBOOT_GRACE_MS 3000
 
 struct opts {
         const char *dir;
@@ -271,6 +271,7 @@ static int run_normal_world(const struct opts *o, struct mon_ctx *ctx, int *ret_
         _cleanup_close_ int pidfd = -1;
         int sv[2], status = 0;
         long kill_at = -1;
+        int kill_stage = 0;     /* after a reboot request: 1 grace, 2 SIGTERM sent */
         bool sock_open = true;
         pid_t pid;
 
@@ -307,8 +308,10 @@ static int run_normal_world(const struct opts *o, struct mon_ctx *ctx, int *ret_
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (kill_at >= 0 && now_ms() >= kill_at) {
-                        kill(-pid, SIGKILL);
-                        kill_at = -1;
+                        /* the normal world had its chance to shut down */
+                        kill(-pid, kill_stage == 1 ? SIGTERM : SIGKILL);
+                        kill_at = kill_stage == 1 ? now_ms() + REBOOT_GRACE_MS : -1;
+                        kill_stage++;
                 }
                 if (p[0].revents & POLLIN) {
                         waitpid(pid, &status, 0);
@@ -325,9 +328,9 @@ static int run_normal_world(const struct opts *o, struct mon_ctx *ctx, int *ret_
                         mon_handle(ctx, buf, (size_t)len, out);
                         if (send(sv[0], out->buf, out->len, MSG_NOSIGNAL) < 0)
                                 sock_open = false;
-                        if (ctx->reboot_requested && kill_at < 0) {
-                                kill(-pid, SIGTERM);
+                        if (ctx->reboot_requested && kill_stage == 0) {
                                 kill_at = now_ms() + REBOOT_GRACE_MS;
+                                kill_stage = 1;
                         }
                 }
         }

@@ -6,7 +6,7 @@
  *   info | chain-pem OUTDIR | chain-der OUTDIR | attest NONCEHEX [HANDLE|last]
  *   [SUBMOD=DIGESTHEX ...] | tls-key [CN] | tls-sign HANDLE|last DIGESTHEX |
  *   tls-destroy HANDLE|last | counter NAME | advance NAME VALUE | confirm |
- *   reboot | raw HEX | oversize N | open PATH | exit CODE
+ *   reboot | reboot-stay | raw HEX | oversize N | open PATH | exit CODE
  *
  * A refused request prints "error CMD: message" and the probe goes on. */
 #include <fcntl.h>
@@ -174,8 +174,15 @@ static int run(int argc, char **argv, int *exit_code)
                 r = mon_reboot(&client, &err);
                 if (r == 0) {
                         printf("reboot ok\n");
+                        *exit_code = 0;         /* shut down; boot reboots */
+                        return -1;
+                }
+        } else if (!strcmp(cmd, "reboot-stay")) {
+                r = mon_reboot(&client, &err);
+                if (r == 0) {
+                        printf("reboot-stay ok\n");
                         fflush(stdout);
-                        pause();        /* the monitor ends this world */
+                        pause();        /* ignores the request: boot must end this world */
                 }
         } else if (!strcmp(cmd, "raw") && argc > 1) {
                 uint8_t buf[4096];

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from conftest import TOP, binary, run
 
 COMPONENT = "6f0e2a3c-3b1d-4c7e-9a55-0d7c1e9b2f10"
+APP_COMPONENT = "8a0e2d94-17c3-4f55-b2a6-9d3e1c4b5f22"
 REBOOT = 64
 RECOVERY = 3
 
@@ -43,9 +44,16 @@ def factory(tmp_path_factory):
         src = d / f"src-{name}"
         src.mkdir()
         (src / "init").write_text(f"#!/bin/sh\necho {name} {version}\n")
+        (src / "init").chmod(0o755)
+        image_name, component = "rampart-os", COMPONENT
+        if typ == "app":
+            image_name, component = "blink", APP_COMPONENT
+            (src / "app_manifest.json").write_text(json.dumps({
+                "SchemaVersion": 1, "Name": image_name, "ComponentId": component,
+                "EntryPoint": "/init", "Capabilities": {}}))
         out = d / f"{name}.pkg"
-        run([rampart, "image", "pack", src, "--out", out, "--name", "rampart-os", "--type", typ,
-             "--version", version, "--svn", str(svn), "--component-id", COMPONENT])
+        run([rampart, "image", "pack", src, "--out", out, "--name", image_name, "--type", typ,
+             "--version", version, "--svn", str(svn), "--component-id", component])
         run([rampart, "image", "sign", out, "--key", d / f"{key}.key"])
         return out
 
@@ -456,6 +464,13 @@ def test_every_monitor_request(factory, device, tmp_path):
     assert "confirm ok" in out and "reboot ok" in out
     # the chain served by the monitor is the one on the device
     assert (chain / "deviceid.pem").read_text() == (device / "deviceid.pem").read_text()
+
+
+def test_reboot_request_ends_a_stuck_normal_world(device):
+    p = boot(device, "info", "reboot-stay", max_boots=2)
+    i = infos(p.stdout)
+    assert len(i) == 2 and int(i[1]["bootcount"]) == int(i[0]["bootcount"]) + 1
+    assert p.stdout.count("reboot-stay ok") == 2
 
 
 def test_monitor_survives_malformed_requests(device):
