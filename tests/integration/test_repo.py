@@ -113,6 +113,14 @@ class Repo:
         src = self.tmp / f"src-{name}-{version}"
         src.mkdir(exist_ok=True)
         (src / "file").write_text(f"{name} {version}\n")
+        if typ == "app":
+            (src / "bin").mkdir(exist_ok=True)
+            entry = src / "bin" / name
+            entry.write_text("#!/bin/sh\n")
+            entry.chmod(0o755)
+            (src / "app_manifest.json").write_text(json.dumps({
+                "SchemaVersion": 1, "Name": name, "ComponentId": uuid,
+                "EntryPoint": f"/bin/{name}", "Capabilities": {}}))
         out = self.tmp / f"{name}-{version}.img"
         run([self.r, "image", "pack", src, "--out", out, "--name", name, "--type", typ,
              "--version", version, "--svn", svn, "--component-id", uuid])
