@@ -5,7 +5,12 @@
  *
  *   rampart-crashwatch [--component ID] [--version V] [--frames N]
  *                      [--dump] [--dump-max BYTES] [--dump-out FILE]
- *                      [--json FILE] [--] PROGRAM [ARGS...]
+ *                      [--json FILE] [--queue DIR [--queue-size N]]
+ *                      [--] PROGRAM [ARGS...]
+ *
+ * With --queue the event is also recorded in the failure queue in DIR (the
+ * one rampartd's reporter uploads from), so a crash loop can be run against
+ * a real queue.
  *
  * The JSON goes to stdout, or to FILE with --json (the program's own output
  * stays on the inherited stdout and stderr).
@@ -26,12 +31,14 @@
 #include "lib/cleanup.h"
 #include "lib/fileio.h"
 #include "runtime/crash.h"
+#include "runtime/failures.h"
 
 static void usage(FILE *f)
 {
         fprintf(f, "usage: rampart-crashwatch [--component ID] [--version V] [--frames N]\n"
                    "                          [--dump] [--dump-max BYTES] [--dump-out FILE]\n"
-                   "                          [--json FILE] [--] PROGRAM [ARGS...]\n");
+                   "                          [--json FILE] [--queue DIR [--queue-size N]]\n"
+                   "                          [--] PROGRAM [ARGS...]\n");
 }
 
 static int fail(const char *msg)
@@ -63,6 +70,8 @@ int main(int argc, char **argv)
                 {"dump-max", required_argument, NULL, 'm'},
                 {"dump-out", required_argument, NULL, 'o'},
                 {"json", required_argument, NULL, 'j'},
+                {"queue", required_argument, NULL, 'q'},
+                {"queue-size", required_argument, NULL, 's'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -72,6 +81,8 @@ int main(int argc, char **argv)
         struct fail_bucket bucket;
         struct rp_err err = {0};
         const char *component = NULL, *version = "0", *dump_out = NULL, *json_out = NULL;
+        const char *queue_dir = NULL;
+        unsigned queue_size = 0;
         _cleanup_free_ char *prog = NULL;
         char msg[400];
         json_t *root, *jev = NULL;
@@ -80,7 +91,7 @@ int main(int argc, char **argv)
         pid_t pid;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "+c:v:n:dm:o:j:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+c:v:n:dm:o:j:q:s:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c': component = optarg; break;
                 case 'v': version = optarg; break;
@@ -104,6 +115,16 @@ int main(int argc, char **argv)
                         break;
                 case 'o': dump_out = optarg; co.dump = true; break;
                 case 'j': json_out = optarg; break;
+                case 'q': queue_dir = optarg; break;
+                case 's':
+                        if (parse_num(optarg, RTD_FAILQ_MAX_EVENTS, &v) < 0 ||
+                            v < RTD_FAILQ_MIN_EVENTS) {
+                                snprintf(msg, sizeof(msg), "--queue-size '%s' is not in %d..%d",
+                                         optarg, RTD_FAILQ_MIN_EVENTS, RTD_FAILQ_MAX_EVENTS);
+                                return fail(msg);
+                        }
+                        queue_size = (unsigned)v;
+                        break;
                 case 'h': usage(stdout); return 0;
                 default: usage(stderr); return 1;
                 }
@@ -168,6 +189,27 @@ int main(int argc, char **argv)
                 json_object_set_new(jb, "id", json_string(bucket.id));
                 json_object_set_new(jb, "title", json_string(bucket.title));
                 json_object_set_new(root, "bucket", jb);
+                if (queue_dir) {
+                        struct rtd_failq *q = NULL;
+                        struct rtd_failq_stats st;
+                        r = rtd_failq_open(queue_dir, queue_size, &q, &err);
+                        if (r >= 0)
+                                r = rtd_failq_record(q, &ev, &err);
+                        if (r < 0) {
+                                rtd_failq_close(q);
+                                json_decref(root);
+                                fail_event_clear(&ev);
+                                rtd_outcome_clear(&out);
+                                return fail(err.msg);
+                        }
+                        rtd_failq_stats(q, &st);
+                        rtd_failq_close(q);
+                        json_object_set_new(root, "queue",
+                                            json_pack("{s:I, s:I, s:I}", "events",
+                                                      (json_int_t)st.events, "dropped",
+                                                      (json_int_t)st.dropped, "recorded_total",
+                                                      (json_int_t)st.recorded_total));
+                }
                 fail_event_clear(&ev);
         }
         rtd_outcome_clear(&out);

@@ -229,8 +229,59 @@ def test_usage_errors(crashers, tmp_path):
     assert p.returncode == 1 and "--frames '33'" in p.stderr
     p = run([cw, "--dump-max", "100", crashers["plain"]], check=False)
     assert p.returncode == 1 and "--dump-max '100'" in p.stderr
+    p = run([cw, "--queue", tmp_path / "q", "--queue-size", "3", crashers["plain"]], check=False)
+    assert p.returncode == 1 and "--queue-size '3'" in p.stderr
     p = run([cw], check=False)
     assert p.returncode == 1 and "usage" in p.stderr
     # --frames caps the backtrace
     res, _ = watch(crashers["plain"], "segv", opts=["--frames", "2"], tmp=tmp_path)
     assert functions(res["event"]) == ["crash_here", "call_crash"]
+
+
+def read_queue(d: pathlib.Path):
+    """The queue file, checked independently: header, checksum, JSON."""
+    import hashlib
+    raw = (d / "queue").read_bytes()
+    head, body = raw.split(b"\n", 1)
+    magic, ver, digest = head.split(b" ")
+    assert (magic, ver) == (b"rampart-failq", b"1")
+    assert hashlib.sha256(body).hexdigest() == digest.decode()
+    return json.loads(body)
+
+
+def test_crash_loop_into_queue(crashers, tmp_path):
+    """A crash loop recorded into a real queue of 8: the bound holds, the
+    loop coalesces into one entry with its count, drops are counted, and a
+    power cut in the middle of a write leaves the previous state."""
+    q = tmp_path / "queue"
+    cw = binary("rampart-crashwatch")
+    prog = crashers["plain"]
+    qopts = ["--queue", str(q), "--queue-size", "8", "--component", "telemetry"]
+    for code in range(1, 13):                  # 12 distinct failures
+        res, _ = watch(prog, "exit", str(code), opts=qopts, tmp=tmp_path)
+        assert res["queue"]["events"] <= 8
+    for _ in range(20):                        # then a crash loop
+        res, _ = watch(prog, "segv", opts=qopts, tmp=tmp_path)
+        assert res["queue"]["events"] <= 8
+    state = read_queue(q)
+    assert len(state["events"]) == 8
+    assert state["recorded_total"] == 32
+    assert state["dropped"] == state["dropped_total"] == 12 + 1 - 8
+    loop = [e["event"] for e in state["events"] if e["event"]["class"] == "app_crash"]
+    assert len(loop) == 1 and loop[0]["count"] == 20
+    assert loop[0]["time_first"] <= loop[0]["time_last"]
+    assert [f["function"] for f in loop[0]["frames"][:2]] == ["crash_here", "call_crash"]
+
+    # power cut after the temp file is durable, before the rename
+    before = (q / "queue").read_bytes()
+    p = run([cw, *qopts, "--json", tmp_path / "cut.json", prog, "abort"], check=False,
+            env={**os.environ, "RP_FAULT": "failq-written"})
+    assert p.returncode == -signal.SIGKILL
+    assert (q / "queue.tmp").exists()
+    assert (q / "queue").read_bytes() == before
+    # the next run cleans up and records normally
+    res, _ = watch(prog, "abort", opts=qopts, tmp=tmp_path)
+    assert not (q / "queue.tmp").exists()
+    state = read_queue(q)
+    assert state["recorded_total"] == 33 and len(state["events"]) == 8
+    assert any(e["event"].get("signal") == signal.SIGABRT for e in state["events"])
