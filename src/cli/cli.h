@@ -33,3 +33,7 @@ int cli_wants_help(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 int cli_image(int argc, char **argv);
 int cli_repo(int argc, char **argv);
+int cli_login(int argc, char **argv);
+int cli_tenant(int argc, char **argv);
+int cli_token(int argc, char **argv);
+int cli_audit(int argc, char **argv);

@@ -71,6 +71,18 @@ void cli_print_table(FILE *f, json_t *items, const struct cli_column *cols, size
 void cli_print_object(FILE *f, json_t *obj, const struct cli_column *cols, size_t n);
 /* Pretty JSON + newline. */
 void cli_print_json(FILE *f, json_t *j);
+/* GET of a paged list. kv are extra query pairs (name, value; NULL values
+ * skipped) added to limit/cursor. With `all`, follows next_cursor to the
+ * end. Prints a table (and, when more pages remain, the cursor on stderr)
+ * or {"items": [...], "next_cursor": ...} as JSON. Returns an exit code. */
+int cli_list(const char *path, const char *const *kv, size_t n_kv, const char *limit,
+             const char *cursor, bool all, enum cli_output out, const struct cli_column *cols,
+             size_t n_cols);
+
+/* "/api/v1/<a>/<escaped id>[/<b>]": a path with one percent-encoded
+ * segment taken from the user. malloc'd; NULL on out of memory. */
+char *cli_path_id(const char *prefix, const char *id, const char *suffix);
+
 /* Appends "?limit=..&cursor=.." etc. to a path; values percent-encoded.
  * Pairs with NULL values are skipped. Returns malloc'd string. */
 char *cli_path_query(const char *path, const char *const *kv, size_t n_kv);

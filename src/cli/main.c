@@ -9,6 +9,10 @@ static const struct cli_group groups[] = {
         {"keys", "create signing keys and manufacturer CAs", cli_keys},
         {"image", "pack, sign, verify, inspect and extract image packages", cli_image},
         {"repo", "offline update repository: root, targets, delegations, signing", cli_repo},
+        {"login", "remember a rampart-server, an API token and the server's certificate", cli_login},
+        {"tenant", "create, show and list tenants", cli_tenant},
+        {"token", "create, list and revoke API tokens", cli_token},
+        {"audit", "list the audit log", cli_audit},
 };
 
 int cli_fail(const struct rp_err *err)
