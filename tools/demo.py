@@ -139,9 +139,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_term)
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="rampart-demo-"))
-    print(f"Rampart demo: signed image packages (work dir {work}, removed at the end)")
     demo = Demo(str(rampart), work)
     try:
+        print(f"Rampart demo: signed image packages (work dir {work}, removed at the end)",
+              flush=True)
         demo.run()
     except StepFailed as e:
         print(f"\nDEMO FAILED at step {demo.step_no}: {e}", file=sys.stderr)
@@ -150,6 +151,8 @@ def main() -> int:
         print("\ndemo interrupted; cleaning up", file=sys.stderr)
         return 130
     finally:
+        # a second Ctrl-C must not cut the clean-up short
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         shutil.rmtree(work, ignore_errors=True)
     print(f"\nDemo complete: all {demo.step_no} steps did what they claim.")
     return 0

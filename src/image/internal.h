@@ -109,3 +109,7 @@ ssize_t img_read_full(img_read_fn rd, void *ctx, void *buf, size_t len);
 /* img_verify_fd without the JSON step (extract needs the header). */
 int img_verify_fd_signed(int fd, struct cr_key *const *trusted, size_t n_trusted,
                          struct img_verified *ret, struct rp_err *err) RP_WUR;
+/* Checks a regular file's size (from `base`) against the header's
+ * lengths and the record trailer; decodes the header into ret_hdr. */
+int img_check_sizes(int fd, off_t base, uint64_t size, struct img_header *ret_hdr,
+                    struct rp_err *err) RP_WUR;

@@ -1,7 +1,9 @@
 /* verify.c - reading an image package: one streaming pass in constant
- * memory, signatures checked against the caller's trusted keys, and only
- * then the metadata parsed. Pure: reads through the callback (or the
- * descriptor) it is given, allocates bounded buffers, never logs. */
+ * memory and the signatures checked against the caller's trusted keys.
+ * No JSON here (the boot stage links only this and format.c); the metadata
+ * is parsed afterwards by inspect.c/meta.c. Pure: reads through the
+ * callback (or the descriptor) it is given, allocates bounded buffers,
+ * never logs. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,25 +267,10 @@ out:
         return r;
 }
 
-int img_verify(img_read_fn rd, void *ctx, struct cr_key *const *trusted, size_t n_trusted,
-               struct img_meta *ret, struct rp_err *err)
-{
-        struct img_verified *v = malloc(sizeof(*v));
-        int r;
-
-        if (!v)
-                return rp_err_set(err, -ENOMEM, "out of memory");
-        r = img_verify_signed(rd, ctx, trusted, n_trusted, v, err);
-        if (r == 0)
-                r = img_meta_parse(v, ret, err);
-        free(v);
-        return r;
-}
-
 /* Checks the file's size against the header's lengths, so a wrong length
  * is reported as such. `base` is where the package starts. */
-static int check_sizes(int fd, off_t base, uint64_t size, struct img_header *ret_hdr,
-                       struct rp_err *err)
+int img_check_sizes(int fd, off_t base, uint64_t size, struct img_header *ret_hdr,
+                    struct rp_err *err)
 {
         uint8_t head[IMG_HEADER_LEN];
         uint64_t signed_len, rest;
@@ -333,90 +320,10 @@ int img_verify_fd_signed(int fd, struct cr_key *const *trusted, size_t n_trusted
                 off_t base = lseek(fd, 0, SEEK_CUR);
                 if (base < 0 || base > st.st_size)
                         return rp_err_set(err, -EINVAL, "image package descriptor has no valid offset");
-                r = check_sizes(fd, base, (uint64_t)(st.st_size - base), &hdr, err);
+                r = img_check_sizes(fd, base, (uint64_t)(st.st_size - base), &hdr, err);
                 if (r < 0)
                         return r;
                 (void)posix_fadvise(fd, base, 0, POSIX_FADV_SEQUENTIAL);
         }
         return img_verify_signed(img_fd_read, &fd, trusted, n_trusted, ret, err);
-}
-
-int img_verify_fd(int fd, struct cr_key *const *trusted, size_t n_trusted, struct img_meta *ret,
-                  struct rp_err *err)
-{
-        struct img_verified *v = malloc(sizeof(*v));
-        int r;
-
-        if (!v)
-                return rp_err_set(err, -ENOMEM, "out of memory");
-        r = img_verify_fd_signed(fd, trusted, n_trusted, v, err);
-        if (r == 0)
-                r = img_meta_parse(v, ret, err);
-        free(v);
-        return r;
-}
-
-int img_inspect_fd(int fd, struct img_info *ret, struct rp_err *err)
-{
-        struct img_info info;
-        struct img_header hdr;
-        struct stat st;
-        uint8_t *meta = NULL, head[IMG_HEADER_LEN];
-        uint64_t off;
-        ssize_t n;
-        int r;
-
-        if (fstat(fd, &st) < 0)
-                return rp_err_set(err, -errno, "cannot stat image package: %s", strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return rp_err_set(err, -EINVAL, "image package is not a regular file");
-        r = check_sizes(fd, 0, (uint64_t)st.st_size, &hdr, err);
-        if (r < 0)
-                return r;
-        memset(&info, 0, sizeof(info));
-        meta = malloc(hdr.metadata_len);
-        if (!meta)
-                return rp_err_set(err, -ENOMEM, "out of memory");
-        if (pread(fd, head, IMG_HEADER_LEN, 0) != IMG_HEADER_LEN ||
-            pread(fd, meta, hdr.metadata_len, IMG_HEADER_LEN) != (ssize_t)hdr.metadata_len) {
-                r = rp_err_set(err, -EIO, "cannot read image package");
-                goto out;
-        }
-        r = img_meta_decode(&hdr, meta, hdr.metadata_len, &info.meta, err);
-        if (r < 0)
-                goto out;
-        {
-                struct cr_sha256_ctx *h = cr_sha256_new();
-                if (!h) {
-                        r = rp_err_set(err, -ENOMEM, "out of memory");
-                        goto out;
-                }
-                cr_sha256_update(h, head, IMG_HEADER_LEN);
-                cr_sha256_update(h, meta, hdr.metadata_len);
-                cr_sha256_final(h, info.meta.image_digest);
-                cr_sha256_free(h);
-        }
-        off = IMG_HEADER_LEN + (uint64_t)hdr.metadata_len + hdr.payload_len;
-        info.n_signatures = (size_t)(((uint64_t)st.st_size - off) / IMG_SIG_REC_LEN);
-        for (size_t i = 0; i < info.n_signatures; i++, off += IMG_SIG_REC_LEN) {
-                uint8_t rec[IMG_SIG_REC_LEN];
-                struct img_sig sig;
-                n = pread(fd, rec, sizeof(rec), (off_t)off);
-                if (n != IMG_SIG_REC_LEN) {
-                        r = rp_err_set(err, -EIO, "cannot read signature record %zu", i + 1);
-                        goto out;
-                }
-                r = img_sig_decode(rec, &sig, err);
-                if (r < 0) {
-                        rp_err_prefix(err, "signature record %zu", i + 1);
-                        goto out;
-                }
-                memcpy(info.key_ids[i], sig.key_id, CR_KEY_ID_LEN);
-        }
-        info.meta.n_signatures = info.n_signatures;
-        *ret = info;
-        r = 0;
-out:
-        free(meta);
-        return r;
 }
