@@ -37,18 +37,18 @@ static uint64_t now_ms(void)
 }
 
 int sbx_egress_init(struct sbx_egress *eg, const struct img_manifest *m, const char *hosts_file,
-                    const char *etc_dir, struct rp_err *err)
+                    struct rp_err *err)
 {
         struct seccomp_notif *req = NULL;
         struct seccomp_notif_resp *resp = NULL;
 
         memset(eg, 0, sizeof(*eg));
         eg->m = m;
+        eg->etc_fd = -1;
+        eg->cached_pidfd = eg->cached_fdinfo = -1;
         if (hosts_file && snprintf(eg->hosts_file, sizeof(eg->hosts_file), "%s", hosts_file) >=
                                   (int)sizeof(eg->hosts_file))
                 return rp_err_set(err, -ENAMETOOLONG, "egress: hosts file path too long");
-        if (etc_dir && snprintf(eg->etc_dir, sizeof(eg->etc_dir), "%s", etc_dir) >= (int)sizeof(eg->etc_dir))
-                return rp_err_set(err, -ENAMETOOLONG, "egress: etc dir path too long");
         if (seccomp_notify_alloc(&req, &resp) < 0)
                 return rp_err_set(err, -ENOMEM, "egress: cannot allocate notification buffers");
         eg->req = req;
@@ -64,6 +64,39 @@ void sbx_egress_done(struct sbx_egress *eg)
         eg->req = eg->resp = NULL;
         free(eg->app_hosts);
         eg->app_hosts = NULL;
+        if (eg->etc_fd >= 0)
+                close(eg->etc_fd);
+        eg->etc_fd = -1;
+        if (eg->cached_pidfd >= 0)
+                close(eg->cached_pidfd);
+        if (eg->cached_fdinfo >= 0)
+                close(eg->cached_fdinfo);
+        eg->cached_pidfd = eg->cached_fdinfo = -1;
+        eg->cached_tid = 0;
+}
+
+/* Replaces etc/hosts by rename, so a reader sees the old or the new file. */
+static int write_app_hosts(const struct sbx_egress *eg, struct rp_err *err)
+{
+        const char *text = eg->app_hosts;
+        int fd = openat(eg->etc_fd, "hosts.new", O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return rp_err_set(err, -errno, "egress: writing the app's hosts file: %s", strerror(errno));
+        int r = rp_write_all(fd, text, strlen(text));
+        close(fd);
+        if (r < 0)
+                return rp_err_set(err, r, "egress: writing the app's hosts file: %s", strerror(-r));
+        if (renameat(eg->etc_fd, "hosts.new", eg->etc_fd, "hosts") < 0)
+                return rp_err_set(err, -errno, "egress: replacing the app's hosts file: %s", strerror(errno));
+        return 0;
+}
+
+int sbx_egress_set_etc(struct sbx_egress *eg, int etc_fd, struct rp_err *err)
+{
+        if (eg->etc_fd >= 0)
+                close(eg->etc_fd);
+        eg->etc_fd = etc_fd;
+        return write_app_hosts(eg, err);
 }
 
 static void add_addr(struct sbx_egress_addr *out, size_t *n, int family, const void *addr,
@@ -212,26 +245,19 @@ int sbx_egress_refresh(struct sbx_egress *eg, bool force, struct rp_err *err)
         eg->resolved = true;
         eg->resolved_at_ms = now_ms();
 
-        if (eg->etc_dir[0]) {
-                char path[4200];
-                char *text = render_app_hosts(eg, fresh, n);
-                if (!text) {
-                        r = rp_err_set(err, -ENOMEM, "egress: out of memory");
-                        goto out;
-                }
-                if (!eg->app_hosts || strcmp(text, eg->app_hosts) != 0) {
-                        snprintf(path, sizeof(path), "%s/hosts", eg->etc_dir);
-                        /* rename in the directory the app has bound: it sees the new file at once */
-                        if ((r = rp_write_file_atomic(path, text, strlen(text), 0644, err)) < 0) {
-                                free(text);
-                                goto out;
-                        }
-                        free(eg->app_hosts);
-                        eg->app_hosts = text;
-                } else {
-                        free(text);
-                }
+        char *text = render_app_hosts(eg, fresh, n);
+        if (!text) {
+                r = rp_err_set(err, -ENOMEM, "egress: out of memory");
+                goto out;
         }
+        if (eg->app_hosts && strcmp(text, eg->app_hosts) == 0) {
+                free(text);
+                goto out;
+        }
+        free(eg->app_hosts);
+        eg->app_hosts = text;
+        if (eg->etc_fd >= 0)
+                r = write_app_hosts(eg, err);
 out:
         free(fresh);
         return r;
@@ -333,12 +359,14 @@ static int respond(int notify_fd, struct seccomp_notif_resp *resp, uint64_t id, 
 
 /* The descriptor flags of the app's fd (O_CLOEXEC is not visible through a
  * duplicate, so read fdinfo). */
-static int remote_fd_cloexec(pid_t pid, int fd)
+static int remote_fd_cloexec(const struct sbx_egress *eg, int fd)
 {
-        char path[64], buf[256];
+        char name[16], buf[256];
         ssize_t n;
-        snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
-        _cleanup_close_ int f = open(path, O_RDONLY | O_CLOEXEC);
+        if (eg->cached_fdinfo < 0)
+                return 0;
+        snprintf(name, sizeof(name), "%d", fd);
+        _cleanup_close_ int f = openat(eg->cached_fdinfo, name, O_RDONLY | O_CLOEXEC);
         if (f < 0)
                 return 0;
         n = read(f, buf, sizeof(buf) - 1);
@@ -350,6 +378,37 @@ static int remote_fd_cloexec(pid_t pid, int fd)
                 return 0;
         unsigned long flags = strtoul(fl + 6, NULL, 8);
         return (flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+}
+
+/* Handles on the asking task, reused while the same task keeps asking. A
+ * pidfd names one task for good: if that task is gone and its id reused,
+ * pidfd_getfd fails and the handles are opened afresh. */
+static void forget_task(struct sbx_egress *eg)
+{
+        if (eg->cached_pidfd >= 0)
+                close(eg->cached_pidfd);
+        if (eg->cached_fdinfo >= 0)
+                close(eg->cached_fdinfo);
+        eg->cached_pidfd = eg->cached_fdinfo = -1;
+        eg->cached_tid = 0;
+}
+
+static int task_handles(struct sbx_egress *eg, pid_t tid)
+{
+        char path[64];
+        if (eg->cached_tid == tid && eg->cached_pidfd >= 0)
+                return 0;
+        forget_task(eg);
+        int pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+        if (pidfd < 0)
+                pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+        if (pidfd < 0)
+                return -ESRCH;
+        snprintf(path, sizeof(path), "/proc/%d/fdinfo", tid);
+        eg->cached_fdinfo = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        eg->cached_pidfd = pidfd;
+        eg->cached_tid = tid;
+        return 0;
 }
 
 static int connect_with_timeout(int s, const struct sockaddr *sa, socklen_t len)
@@ -404,15 +463,22 @@ int sbx_egress_handle(struct sbx_egress *eg, int notify_fd)
         if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)ulen)
                 return respond(notify_fd, resp, req->id, -EFAULT, false);
 
-        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        if (pidfd < 0)
-                pidfd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
-        if (pidfd < 0)
+        if (task_handles(eg, pid) < 0)
                 return respond(notify_fd, resp, req->id, -ESRCH, false);
-        _cleanup_close_ int sfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-        /* the pid may have been reused between RECV and pidfd_open */
-        if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
+        _cleanup_close_ int sfd = (int)syscall(SYS_pidfd_getfd, eg->cached_pidfd, fd, 0);
+        if (sfd < 0 && errno == ESRCH) {
+                /* a cached handle on a task that is gone: open afresh */
+                forget_task(eg);
+                if (task_handles(eg, pid) < 0)
+                        return respond(notify_fd, resp, req->id, -ESRCH, false);
+                sfd = (int)syscall(SYS_pidfd_getfd, eg->cached_pidfd, fd, 0);
+        }
+        /* the task may have died (and its id been reused) since RECV; the
+         * handles are only trusted if the notification is still pending */
+        if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0) {
+                forget_task(eg);
                 return -ENOENT;
+        }
         if (sfd < 0)
                 return respond(notify_fd, resp, req->id, -EBADF, false);
         if (getsockopt(sfd, SOL_SOCKET, SO_DOMAIN, &domain, &ol) < 0)
@@ -474,7 +540,7 @@ int sbx_egress_handle(struct sbx_egress *eg, int notify_fd)
                 .flags = SECCOMP_ADDFD_FLAG_SETFD,
                 .srcfd = (uint32_t)ns,
                 .newfd = (uint32_t)fd,
-                .newfd_flags = (uint32_t)remote_fd_cloexec(pid, fd),
+                .newfd_flags = (uint32_t)remote_fd_cloexec(eg, fd),
         };
         if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
                 if (errno == ENOENT)

@@ -38,7 +38,7 @@ struct sbx_egress_addr {
 struct sbx_egress {
         const struct img_manifest *m; /* borrowed; outlives the egress */
         char hosts_file[4096];        /* "" = system resolver */
-        char etc_dir[4096];           /* where the app's hosts file lives; "" none */
+        int etc_fd;                   /* the app's /etc (writable side); -1 none */
         size_t n;
         struct sbx_egress_addr allow[SBX_EGRESS_MAX_ADDRS];
         struct timespec hosts_mtime;  /* hosts-file stamp of the last resolution */
@@ -47,16 +47,22 @@ struct sbx_egress {
         off_t hosts_size;
         uint64_t resolved_at_ms;
         bool resolved;
-        char *app_hosts;              /* last content written to etc_dir/hosts */
+        char *app_hosts;              /* the app's /etc/hosts for the current answers */
         void *req, *resp;             /* seccomp notification buffers */
+        pid_t cached_tid;             /* the last task that asked, and handles on it */
+        int cached_pidfd, cached_fdinfo;
         unsigned long n_allowed, n_denied;
 };
 
-/* Prepares the firewall for manifest `m`. `hosts_file` (may be NULL) makes
- * the runtime resolve names from that file only; `etc_dir` (may be NULL) is
- * the directory whose `hosts` file the app sees as /etc/hosts. */
+/* Prepares the firewall for manifest `m` and resolves the declared names
+ * once (eg->app_hosts then holds the app's hosts file). `hosts_file` (may
+ * be NULL) makes the runtime resolve names from that file only. */
 int sbx_egress_init(struct sbx_egress *eg, const struct img_manifest *m, const char *hosts_file,
-                    const char *etc_dir, struct rp_err *err) RP_WUR;
+                    struct rp_err *err) RP_WUR;
+/* Hands over a descriptor of the directory the app sees as /etc (the
+ * egress owns it from now on) and writes the current hosts file into it;
+ * later refreshes rewrite it there, atomically, when the answers change. */
+int sbx_egress_set_etc(struct sbx_egress *eg, int etc_fd, struct rp_err *err) RP_WUR;
 void sbx_egress_done(struct sbx_egress *eg);
 
 /* Re-resolves the declared names when the source changed (hosts file stamp,

@@ -47,8 +47,7 @@
 struct child_ctx {
         const struct sbx_config *cfg;
         struct sbx_app *app;
-        char root[4200];
-        char etc[4200];
+        char root[4200];  /* a mount point only; each app mounts its own root on it */
         int sync_rd;     /* runtime -> child: "cgroup done, go" */
         int err_wr;      /* child -> runtime: one failure message */
         int sock;        /* child -> runtime: the seccomp listener */
@@ -94,6 +93,48 @@ static void mkdir_in(int err_wr, const char *root, const char *sub, mode_t mode)
         snprintf(p, sizeof(p), "%s%s", root, sub);
         if (mkdir(p, mode) < 0 && errno != EEXIST)
                 child_fail(err_wr, "sandbox: mkdir '%s': %s", p, strerror(errno));
+}
+
+static int send_fd(int sock, int fd);
+
+static void put_file(int err_wr, int dirfd, const char *name, const char *text)
+{
+        int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0 || rp_write_all(fd, text, strlen(text)) < 0)
+                child_fail(err_wr, "sandbox: writing /etc/%s: %s", name, strerror(errno));
+        close(fd);
+}
+
+/* /etc: a small tmpfs with the runtime's files. The app sees a read-only
+ * bind of it; the runtime keeps a descriptor of the writable mount beneath
+ * so it can replace /etc/hosts when the answers for declared names change. */
+static void setup_etc(struct child_ctx *c)
+{
+        const struct img_manifest *m = c->cfg->manifest;
+        const int ew = c->err_wr;
+        const unsigned uid = (unsigned)c->app->uid;
+        char p[4300], text[512];
+        int r;
+
+        snprintf(p, sizeof(p), "%s/etc", c->root);
+        if (mount("rampart-etc", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,nr_inodes=32,mode=0755") < 0)
+                child_fail(ew, "sandbox: /etc tmpfs: %s", strerror(errno));
+        int dfd = open(p, O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                child_fail(ew, "sandbox: opening /etc: %s", strerror(errno));
+        snprintf(text, sizeof(text), "root:x:0:0::/:/sbin/nologin\n%s:x:%u:%u::/data:/sbin/nologin\n", m->name,
+                 uid, uid);
+        put_file(ew, dfd, "passwd", text);
+        snprintf(text, sizeof(text), "root:x:0:\n%s:x:%u:\n", m->name, uid);
+        put_file(ew, dfd, "group", text);
+        put_file(ew, dfd, "nsswitch.conf", "hosts: files\npasswd: files\ngroup: files\n");
+        put_file(ew, dfd, "resolv.conf", "# names are resolved by the runtime: see /etc/hosts\n");
+        put_file(ew, dfd, "hosts", c->app->eg.app_hosts ? c->app->eg.app_hosts : "");
+        if ((r = send_fd(c->sock, dfd)) < 0)
+                child_fail(ew, "sandbox: handing over /etc: %s", strerror(-r));
+        close(dfd);
+        if ((r = bind_ro(p, p, MS_NOEXEC)) < 0)
+                child_fail(ew, "sandbox: /etc read-only: %s", strerror(-r));
 }
 
 /* Builds the root view in the (new, private) mount namespace and enters it. */
@@ -170,9 +211,7 @@ static void setup_root(struct child_ctx *c)
             mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0)
                 child_fail(ew, "sandbox: mounting /proc: %s", strerror(errno));
 
-        snprintf(p, sizeof(p), "%s/etc", c->root);
-        if ((r = bind_ro(c->etc, p, MS_NOEXEC)) < 0)
-                child_fail(ew, "sandbox: binding /etc: %s", strerror(-r));
+        setup_etc(c);
 
         if (cfg->manifest->storage_kb) {
                 struct rp_err e = {0};
@@ -399,25 +438,6 @@ static void child_init(struct child_ctx *c)
         _exit(0);
 }
 
-static int write_etc(const char *etc, const struct img_manifest *m, uid_t uid, struct rp_err *err)
-{
-        char path[4300], text[4][512];
-        int len[4], r;
-        static const char *const names[] = { "passwd", "group", "nsswitch.conf", "resolv.conf" };
-
-        len[0] = snprintf(text[0], sizeof(text[0]), "root:x:0:0::/:/sbin/nologin\n%s:x:%u:%u::/data:/sbin/nologin\n",
-                          m->name, (unsigned)uid, (unsigned)uid);
-        len[1] = snprintf(text[1], sizeof(text[1]), "root:x:0:\n%s:x:%u:\n", m->name, (unsigned)uid);
-        len[2] = snprintf(text[2], sizeof(text[2]), "hosts: files\npasswd: files\ngroup: files\n");
-        len[3] = snprintf(text[3], sizeof(text[3]), "# names are resolved by the runtime: see /etc/hosts\n");
-        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-                snprintf(path, sizeof(path), "%s/%s", etc, names[i]);
-                if ((r = rp_write_file_atomic(path, text[i], (size_t)len[i], 0644, err)) < 0)
-                        return r;
-        }
-        return 0;
-}
-
 static void close_fd(int *fd)
 {
         if (*fd >= 0)
@@ -454,19 +474,13 @@ int sbx_start(const struct sbx_config *cfg, struct sbx_app **ret, struct rp_err 
 
         if ((r = sbx_uid_alloc(cfg->state_dir, m->component_id, &app->uid, err)) < 0)
                 goto fail;
-        snprintf(app->run_dir, sizeof(app->run_dir), "%s/run/%s", cfg->state_dir, m->component_id);
-        if ((r = rp_rm_rf(app->run_dir)) < 0 && r != -ENOENT) {
-                rp_err_set(err, r, "sandbox: cannot clear '%s': %s", app->run_dir, strerror(-r));
+        /* one shared, empty mount point: every compartment mounts its own
+         * root over it inside its own mount namespace */
+        snprintf(c.root, sizeof(c.root), "%s/run/mnt", cfg->state_dir);
+        if ((r = rp_mkdir_p(c.root, 0755)) < 0) {
+                rp_err_set(err, r, "sandbox: cannot create '%s': %s", c.root, strerror(-r));
                 goto fail;
         }
-        snprintf(c.root, sizeof(c.root), "%s/root", app->run_dir);
-        snprintf(c.etc, sizeof(c.etc), "%s/etc", app->run_dir);
-        if ((r = rp_mkdir_p(c.root, 0755)) < 0 || (r = rp_mkdir_p(c.etc, 0755)) < 0) {
-                rp_err_set(err, r, "sandbox: cannot create '%s': %s", app->run_dir, strerror(-r));
-                goto fail;
-        }
-        if ((r = write_etc(c.etc, m, app->uid, err)) < 0)
-                goto fail;
 
         if (cfg->log_path)
                 snprintf(logp, sizeof(logp), "%s", cfg->log_path);
@@ -498,7 +512,7 @@ int sbx_start(const struct sbx_config *cfg, struct sbx_app **ret, struct rp_err 
             (r = sbx_storage_prepare(&app->storage, cfg->state_dir, m->component_id, m->storage_kb, app->uid,
                                      app->uid, err)) < 0)
                 goto fail;
-        if ((r = sbx_egress_init(&app->eg, m, cfg->hosts_file, c.etc, err)) < 0)
+        if ((r = sbx_egress_init(&app->eg, m, cfg->hosts_file, err)) < 0)
                 goto fail;
 
         if (pipe2(sync_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 || pipe2(st_p, O_CLOEXEC) < 0 ||
@@ -545,7 +559,8 @@ int sbx_start(const struct sbx_config *cfg, struct sbx_app **ret, struct rp_err 
                 goto fail;
         }
         close_fd(&sync_p[1]);
-        int nfd = recv_fd(sp[0]);
+        int etc_fd = recv_fd(sp[0]);
+        int nfd = etc_fd >= 0 ? recv_fd(sp[0]) : etc_fd;
         /* read the failure message (if any) until every writer is gone,
          * i.e. the app has exec'd or the compartment has failed */
         ssize_t n, tot = 0;
@@ -563,10 +578,14 @@ int sbx_start(const struct sbx_config *cfg, struct sbx_app **ret, struct rp_err 
         if (tot > 0 || nfd < 0) {
                 if (nfd >= 0)
                         close(nfd);
+                if (etc_fd >= 0)
+                        close(etc_fd);
                 r = rp_err_set(err, -ECHILD, "%s", tot > 0 ? errmsg : "sandbox: the compartment exited during setup");
                 goto fail;
         }
         app->notify_fd = nfd;
+        if ((r = sbx_egress_set_etc(&app->eg, etc_fd, err)) < 0)
+                goto fail;
         sbx_storage_release(&app->storage);
         app->landlock_abi = sbx_landlock_abi();
         app->last_refresh_ms = now_ms();
@@ -668,7 +687,5 @@ void sbx_app_free(struct sbx_app *app)
         sbx_storage_release(&app->storage);
         sbx_limits_release(&app->lim);
         sbx_egress_done(&app->eg);
-        if (app->run_dir[0] && rp_rm_rf(app->run_dir) < 0)
-                rp_warn("sandbox", "cannot remove '%s'", app->run_dir);
         free(app);
 }

@@ -7,8 +7,9 @@
  *     (the network namespace has only loopback; egress.h is the way out);
  *   - root: a small read-only tmpfs holding /app (the image, read-only,
  *     nosuid, nodev), /proc (its own PID namespace, hidepid), /dev (null,
- *     zero, urandom), /tmp (size-limited tmpfs, noexec), /etc (the runtime's
- *     hosts/passwd files, read-only) and /data (the app's storage, storage.h);
+ *     zero, urandom), /tmp (size-limited tmpfs, noexec), /etc (a read-only
+ *     view of a tmpfs holding the runtime's hosts/passwd files) and /data
+ *     (the app's storage, storage.h);
  *   - a tiny init (PID 1, the runtime's code) that reaps and reports the
  *     app's exit status; the app runs as PID 2 with no capabilities (bounding
  *     and ambient sets cleared, securebits locked), no_new_privs, Landlock
@@ -66,7 +67,6 @@ struct sbx_app {
         struct sbx_limits lim;
         struct sbx_egress eg;
         struct sbx_storage storage;
-        char run_dir[4096];
 };
 
 /* Starts the app; on success *ret is the running compartment (free it with

@@ -23,6 +23,7 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fail(const char *what)
@@ -150,6 +151,42 @@ static int do_connect_later(const char *name, const char *port, const char *secs
                 close(s);
         }
         return 0;
+}
+
+/* N connects to HOST:PORT; prints the median and mean connect() time. */
+static int cmp_ll(const void *a, const void *b)
+{
+        long long x = *(const long long *)a, y = *(const long long *)b;
+        return x < y ? -1 : x > y;
+}
+
+static int do_connect_bench(const char *host, const char *port, int n)
+{
+        struct sockaddr_storage ss;
+        socklen_t len;
+        char msg[96];
+        long long *t = calloc((size_t)n, sizeof(*t)), sum = 0;
+        if (!t || n < 1)
+                return fail("args");
+        if (to_addr(host, port, &ss, &len) < 0)
+                return fail("resolve");
+        for (int i = 0; i < n; i++) {
+                struct timespec a, b;
+                int s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (s < 0)
+                        return fail("socket");
+                clock_gettime(CLOCK_MONOTONIC, &a);
+                if (connect(s, (struct sockaddr *)&ss, len) < 0)
+                        return fail("connect");
+                clock_gettime(CLOCK_MONOTONIC, &b);
+                close(s);
+                t[i] = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+                sum += t[i];
+        }
+        qsort(t, (size_t)n, sizeof(*t), cmp_ll);
+        snprintf(msg, sizeof(msg), "median_ns=%lld mean_ns=%lld n=%d", t[n / 2], sum / n, n);
+        free(t);
+        return ok(msg);
 }
 
 static int do_listen(const char *port)
@@ -303,6 +340,8 @@ int main(int argc, char **argv)
                 return do_fill(a1);
         if (!strcmp(cmd, "connect"))
                 return do_connect(a1, a2, SOCK_STREAM, argc > 4 ? atoi(argv[4]) : 1);
+        if (!strcmp(cmd, "connect-bench"))
+                return do_connect_bench(a1, a2, argc > 4 ? atoi(argv[4]) : 1000);
         if (!strcmp(cmd, "connect-later"))
                 return do_connect_later(a1, a2, argc > 4 ? argv[4] : "1");
         if (!strcmp(cmd, "connect-udp"))

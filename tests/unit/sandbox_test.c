@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,7 +122,8 @@ static void test_egress_policy(void **state)
                           "not-an-address svc.test\n");
         struct img_manifest *m = manifest("\"AllowedConnections\":[\"SVC.test:443\",\"10.0.0.1\","
                                           "\"[2001:db8::1]:80\",\"missing.test\"]", ID_A, "a");
-        assert_int_equal(sbx_egress_init(eg, m, hosts, etc, &e), 0);
+        assert_int_equal(sbx_egress_init(eg, m, hosts, &e), 0);
+        assert_int_equal(sbx_egress_set_etc(eg, open(etc, O_DIRECTORY | O_CLOEXEC), &e), 0);
 
         assert_int_equal(chk4(eg, "127.0.0.2", 443), 0);
         assert_int_equal(chk6(eg, "::1", 443), 0);
@@ -176,7 +178,7 @@ static void test_egress_bind(void **state)
         socklen_t l;
         struct img_manifest *m = manifest("\"AllowedTcpServerPorts\":[8080],\"AllowedUdpServerPorts\":[5683]",
                                           ID_A, "a");
-        assert_int_equal(sbx_egress_init(eg, m, NULL, NULL, &e), 0);
+        assert_int_equal(sbx_egress_init(eg, m, NULL, &e), 0);
         struct sockaddr_storage ss = v4("0.0.0.0", 8080, &l);
         assert_int_equal(sbx_egress_check_bind(eg, SOCK_STREAM, (struct sockaddr *)&ss, l), 0);
         ss = v6("::", 8080, &l);
