@@ -43,6 +43,7 @@
 #define MAX_ROOT_KEYS 8
 #define MAX_TRUST 8
 #define P 4096
+#define MAX_VERIFY_ROOTS 16
 
 static const char *const online_roles[] = {"snapshot", "timestamp", "director"};
 
@@ -1378,14 +1379,16 @@ static int cmd_verify(int argc, char **argv)
                 {"director", required_argument, NULL, 'I'}, {"help", no_argument, NULL, 'h'},
                 {0}};
         const char *dir = NULL, *ueid = NULL, *state = NULL, *trusted = NULL;
-        const char *roots[16], *deleg[TUF_MAX_DELEGATIONS], *f_ts = NULL, *f_snap = NULL,
+        const char *roots[MAX_VERIFY_ROOTS], *deleg[TUF_MAX_DELEGATIONS], *f_ts = NULL, *f_snap = NULL,
                    *f_tg = NULL, *f_dir = NULL;
         size_t n_roots = 0, n_deleg = 0;
         time_t now = time(NULL);
         struct tuf_client *cl = NULL;
         struct tuf_plan *plan = NULL;
         struct rp_err err = {0};
-        struct file_buf fb[4 + 16 + TUF_MAX_DELEGATIONS] = {0};
+        /* every buffer read: roots walked and given, the four roles, the
+         * delegated roles given and those the director's images need */
+        struct file_buf fb[2 * MAX_VERIFY_ROOTS + 4 + TUF_MAX_DELEGATIONS + TUF_MAX_IMAGES] = {0};
         size_t nfb = 0;
         char pbuf[6][P];
         int c, r, rc = CLI_EXIT_FAIL;
@@ -1402,8 +1405,9 @@ static int cmd_verify(int argc, char **argv)
                         break;
                 case 'R': trusted = optarg; break;
                 case 'r':
-                        if (n_roots >= 16)
-                                return cli_errorf(CLI_EXIT_USAGE, "at most 16 --root");
+                        if (n_roots >= MAX_VERIFY_ROOTS)
+                                return cli_errorf(CLI_EXIT_USAGE, "at most %d --root",
+                                                  MAX_VERIFY_ROOTS);
                         roots[n_roots++] = optarg;
                         break;
                 case 'T': f_ts = optarg; break;
@@ -1462,7 +1466,7 @@ static int cmd_verify(int argc, char **argv)
                 goto fail;
         /* roots: given, or N+1, N+2, ... from the repository */
         if (n_roots == 0 && dir) {
-                for (;;) {
+                for (size_t walked = 0; walked < MAX_VERIFY_ROOTS; walked++) {
                         char rp[P];
                         snprintf(rp, sizeof(rp), "%s/metadata/%llu.root.json", dir,
                                  (unsigned long long)tuf_client_root(cl)->version + 1);
@@ -1470,18 +1474,18 @@ static int cmd_verify(int argc, char **argv)
                                 break;
                         if ((r = slurp(rp, TUF_MAX_ROOT, &fb[nfb], &err)) < 0)
                                 goto fail;
-                        if ((r = tuf_client_update_root(cl, fb[nfb].data, fb[nfb].len, &err)) < 0)
-                                goto fail;
                         nfb++;
-                        if (nfb >= 16)
-                                break;
+                        if ((r = tuf_client_update_root(cl, fb[nfb - 1].data, fb[nfb - 1].len,
+                                                        &err)) < 0)
+                                goto fail;
                 }
         }
         for (size_t i = 0; i < n_roots; i++) {
-                if ((r = slurp(roots[i], TUF_MAX_ROOT, &fb[nfb], &err)) < 0 ||
-                    (r = tuf_client_update_root(cl, fb[nfb].data, fb[nfb].len, &err)) < 0)
+                if ((r = slurp(roots[i], TUF_MAX_ROOT, &fb[nfb], &err)) < 0)
                         goto fail;
                 nfb++;
+                if ((r = tuf_client_update_root(cl, fb[nfb - 1].data, fb[nfb - 1].len, &err)) < 0)
+                        goto fail;
         }
         {
                 struct file_buf ts = {0}, sn = {0}, tg = {0}, di = {0};

@@ -258,6 +258,10 @@ int tuf_client_load(const void *state, size_t len, const char *ueid, struct tuf_
                 }
                 memcpy(e->role, name, n - 5);
                 e->role[n - 5] = '\0';
+                if (strcmp(e->role, "targets") && !tuf_valid_role_name(e->role)) {
+                        r = rp_err_set(err, -EBADMSG, "client state: bad meta entry '%.40s'", name);
+                        goto out;
+                }
                 wrap = json_pack("{s:O}", "version", v);
                 r = wrap ? tuf_json_u64(wrap, "version", "client state: meta", 1,
                                         TUF_MAX_META_VERSION, &e->version, err)
