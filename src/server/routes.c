@@ -6,5 +6,10 @@ const struct srv_route_set *const srv_route_sets[] = {
         &srv_routes_tenants,
         &srv_routes_tokens,
         &srv_routes_audit,
+        &srv_routes_registry,
+        &srv_routes_products,
+        &srv_routes_groups,
+        &srv_routes_devices,
+        &srv_routes_ca,
         NULL,
 };

@@ -10,6 +10,11 @@ extern const struct srv_route_set srv_routes_ops;       /* /healthz, /metrics, /
 extern const struct srv_route_set srv_routes_tenants;
 extern const struct srv_route_set srv_routes_tokens;
 extern const struct srv_route_set srv_routes_audit;
+extern const struct srv_route_set srv_routes_registry;  /* manufacturers, registration records */
+extern const struct srv_route_set srv_routes_products;
+extern const struct srv_route_set srv_routes_groups;
+extern const struct srv_route_set srv_routes_devices;
+extern const struct srv_route_set srv_routes_ca;
 
 /* NULL-terminated list used by the server at start-up. */
 extern const struct srv_route_set *const srv_route_sets[];
