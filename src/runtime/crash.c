@@ -125,9 +125,13 @@ static int read_regs(pid_t tid, struct user_regs_struct *regs)
         return 0;
 }
 
+/* Separate debug info is looked up by build-id on the local disk only
+ * (/usr/lib/debug/.build-id): dwfl_standard_find_debuginfo would also ask a
+ * debuginfod server when DEBUGINFOD_URLS is set, and the supervisor must not
+ * make network requests on an app's behalf while it holds the app stopped. */
 static const Dwfl_Callbacks proc_callbacks = {
         .find_elf = dwfl_linux_proc_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .find_debuginfo = dwfl_build_id_find_debuginfo,
 };
 
 static void freedwflp(Dwfl **d)
