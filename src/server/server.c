@@ -487,6 +487,9 @@ int srv_new(const struct srv_config *cfg, struct srv **ret, char **ret_bootstrap
         evhttp_set_timeout(s->http, (int)s->cfg.io_timeout_s);
         evhttp_set_max_headers_size(s->http, SRV_MAX_HEADERS);
         evhttp_set_max_body_size(s->http, (ev_ssize_t)s->max_body);
+        /* read (and drop) an oversized body before closing, so the client
+         * sees the 413 instead of a reset mid-upload */
+        evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
         evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                                     EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
         evhttp_set_default_content_type(s->http, "application/json");
