@@ -19,7 +19,8 @@ struct rp_err {
 /* Sets code and message; returns code (a negative errno). */
 int rp_err_set(struct rp_err *e, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
-int rp_err_setv(struct rp_err *e, int code, const char *fmt, va_list ap);
+int rp_err_setv(struct rp_err *e, int code, const char *fmt, va_list ap)
+        __attribute__((format(printf, 3, 0)));
 /* Prepends "prefix: " to an existing message; returns e->code (or -EIO). */
 int rp_err_prefix(struct rp_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rp_err_clear(struct rp_err *e);
