@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
 #include "tuf/client.h"
 #include "tuf/envelope.h"
 #include "tuf/meta.h"
@@ -17,6 +18,62 @@ static void must(int cond)
         if (!cond)
                 abort();
 }
+
+/* A client trusting a root made from a fixed-seed key (every role the same
+ * key), built once: inputs then go through the verify-before-parse paths. */
+static char *trusted_root;
+static size_t trusted_root_len;
+
+static void make_root(void)
+{
+        struct rp_err err = {0};
+        struct cr_key *k = NULL;
+        struct tuf_root r = {.version = 1, .expires = 4102444800};   /* 2100-01-01 */
+        struct tuf_key tk;
+        uint8_t seed[32] = {7};
+        char *payload = NULL, *env = NULL;
+        size_t plen, elen;
+
+        if (cr_key_from_seed(seed, &k, &err) < 0 || tuf_key_from_cr(k, &tk) < 0 ||
+            tuf_keyring_add(&r.keys, &tk) < 0)
+                abort();
+        for (int i = 0; i < TUF_ROLE_COUNT; i++) {
+                memcpy(r.roles[i].ids[0], tk.id, sizeof(tk.id));
+                r.roles[i].n = 1;
+                r.roles[i].threshold = 1;
+        }
+        if (tuf_root_encode(&r, &payload, &plen, &err) < 0 ||
+            tuf_envelope_new(payload, plen, &env, &elen, &err) < 0 ||
+            tuf_envelope_sign(env, elen, TUF_MAX_ROOT, k, &trusted_root, &trusted_root_len,
+                              &err) < 0)
+                abort();
+        free(payload);
+        free(env);
+        cr_key_free(k);
+}
+
+static void client_paths(const uint8_t *data, size_t size)
+{
+        struct rp_err err = {0};
+        struct tuf_client *c = NULL;
+        struct tuf_plan *plan = malloc(sizeof(*plan));
+
+        if (!trusted_root)
+                make_root();
+        if (!plan || tuf_client_new_from_root(trusted_root, trusted_root_len, "fuzz-device", &c,
+                                              &err) < 0)
+                abort();
+        if (tuf_client_update_root(c, data, size, &err) < 0)
+                must(err.msg[0] != '\0');
+        if (tuf_client_update_timestamp(c, data, size, 1800000000, &err) < 0)
+                must(err.msg[0] != '\0');
+        if (tuf_client_update_director(c, data, size, 1800000000, &err) < 0)
+                must(err.msg[0] != '\0');
+        must(tuf_resolve(c, plan, &err) < 0);   /* no targets verified */
+        tuf_client_free(c);
+        free(plan);
+}
+
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -93,6 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else
                 must(err.msg[0] != '\0');
 
+        client_paths(data, size);
         free(snap);
         free(dir);
         return 0;
