@@ -28,8 +28,8 @@ static const char *const allowed[] = {
         "readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2", "access", "faccessat",
         "faccessat2", "pipe", "pipe2", "select", "pselect6", "sched_yield", "mremap", "msync",
         "mincore", "madvise", "dup", "dup2", "dup3", "pause", "nanosleep", "clock_nanosleep",
-        "getitimer", "setitimer", "alarm", "getpid", "sendfile", "accept", "accept4", "sendto",
-        "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "listen",
+        "getitimer", "setitimer", "alarm", "getpid", "sendfile", "accept", "accept4",
+        "recvfrom", "recvmsg", "recvmmsg", "shutdown", "listen",
         "getsockname", "getpeername", "socketpair", "setsockopt", "getsockopt", "fork", "vfork",
         "execve", "execveat", "exit", "exit_group", "wait4", "waitid", "kill", "tgkill", "tkill",
         "uname", "fcntl", "flock", "fsync", "fdatasync", "truncate", "ftruncate", "getdents",
@@ -102,6 +102,15 @@ static int build_ctx(scmp_filter_ctx ctx)
                                                   SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)fam[f]),
                                                   SCMP_A1_32(SCMP_CMP_MASKED_EQ, 0xf, (uint32_t)typ[t]))) < 0)
                                 return r;
+        /* TCP fast open would connect from inside send*(), past the egress
+         * firewall, on a socket the runtime bound for a server port */
+        if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
+                                  SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0))) < 0 ||
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
+                                  SCMP_A2_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0))) < 0 ||
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmmsg), 1,
+                                  SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0))) < 0)
+                return r;
         /* the egress firewall decides these */
         if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0)) < 0)
                 return r;

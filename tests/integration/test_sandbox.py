@@ -302,6 +302,16 @@ def test_listen_on_undeclared_port_is_refused(env):
     assert_denied(rc, out, ["EACCES"], "listen undeclared")
 
 
+def test_tcp_fast_open_cannot_bypass_connect(env, server):
+    """A socket the runtime bound (declared server port) lives in the host
+    namespace; a fast-open send on it would connect without connect()."""
+    port = free_port()
+    a = env.app("tfo", {"AllowedTcpServerPorts": [port]})
+    rc, out, _ = env.run(a, "tfo", str(port), "127.0.0.3", str(server.port))
+    assert_denied(rc, out, ["EPERM"], "MSG_FASTOPEN")
+    assert server.hits["127.0.0.3"] == 0
+
+
 def test_listen_on_declared_port_serves_the_host(env):
     port = free_port()
     a = env.app("srv", {"AllowedTcpServerPorts": [port]})

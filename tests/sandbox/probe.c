@@ -189,6 +189,25 @@ static int do_connect_bench(const char *host, const char *port, int n)
         return ok(msg);
 }
 
+/* Binds to a (declared) server port, then tries to reach HOST:PORT with a
+ * TCP fast-open send instead of connect(). */
+static int do_tfo(const char *bindport, const char *host, const char *port)
+{
+        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(bindport)) };
+        struct sockaddr_storage ss;
+        socklen_t len;
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0)
+                return fail("socket");
+        if (bind(s, (struct sockaddr *)&in, sizeof(in)) < 0)
+                return fail("bind");
+        if (to_addr(host, port, &ss, &len) < 0)
+                return fail("resolve");
+        if (sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&ss, len) < 0)
+                return fail("sendto MSG_FASTOPEN");
+        return ok("sent");
+}
+
 static int do_listen(const char *port)
 {
         struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
@@ -368,6 +387,8 @@ int main(int argc, char **argv)
                           buf, sizeof(buf));
                 return ok(buf);
         }
+        if (!strcmp(cmd, "tfo"))
+                return do_tfo(a1, a2, argc > 4 ? argv[4] : "");
         if (!strcmp(cmd, "listen"))
                 return do_listen(a1);
         if (!strcmp(cmd, "socket-raw"))
