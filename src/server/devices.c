@@ -148,22 +148,24 @@ static void device_move(struct srv_req *r)
 {
         const char *ueid = srv_req_param(r, "device");
         srv_audit_target(r, ueid);
-        _cleanup_(json_decrefp) json_t *b = NULL;
-        if (srv_req_json(r, SRV_FIELDS(move_fields), &b) < 0)
-                return;
-        const char *group = json_string_value(json_object_get(b, "group"));
         if (!srv_ueid_valid(ueid))
                 return srv_reply_error(r, 404, "not_found", "no device '%.64s'", ueid);
-        if (!srv_id_valid("grp", group))
-                return srv_reply_error(r, 404, "not_found", "no device group '%.64s'", group);
         struct rp_err err = {0};
         struct store *st = srv_req_store(r);
         _cleanup_free_ struct store_device *d = calloc(1, sizeof(*d));
         if (!d)
                 return srv_reply_error(r, 503, "unavailable", "out of memory");
-        /* The device first: another tenant's UEID is "no device". */
-        if (store_device_get(st, srv_req_tenant(r), ueid, d, &err) < 0 ||
-            store_device_move(st, srv_req_tenant(r), ueid, group, srv_now_ms(), &err) < 0)
+        /* The device first: another tenant's UEID is "no device", whatever
+         * the body says. */
+        if (store_device_get(st, srv_req_tenant(r), ueid, d, &err) < 0)
+                return srv_reply_err(r, &err);
+        _cleanup_(json_decrefp) json_t *b = NULL;
+        if (srv_req_json(r, SRV_FIELDS(move_fields), &b) < 0)
+                return;
+        const char *group = json_string_value(json_object_get(b, "group"));
+        if (!srv_id_valid("grp", group))
+                return srv_reply_error(r, 404, "not_found", "no device group '%.64s'", group);
+        if (store_device_move(st, srv_req_tenant(r), ueid, group, srv_now_ms(), &err) < 0)
                 return srv_reply_err(r, &err);
         srv_audit_detail(r, "group %s -> %s", d->group_id, group);
         reply_device(r, 200, ueid);

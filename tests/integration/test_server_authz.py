@@ -17,6 +17,7 @@ import pytest
 
 from conftest import binary, run
 from server_fixture import Server
+from entity_fixture import Factory, add_manufacturer, make_product, registered_device
 
 
 def _make_token(srv, tenant_id, admin):
@@ -28,6 +29,10 @@ def _make_token(srv, tenant_id, admin):
 PARAM_FACTORIES = {
     "tenant": lambda srv, tid, admin: tid,
     "token": _make_token,
+    "product": lambda srv, tid, admin: make_product(srv, admin)["id"],
+    "group": lambda srv, tid, admin: make_product(srv, admin)["device_groups"][0]["id"],
+    "device": registered_device,
+    "manufacturer": lambda srv, tid, admin: add_manufacturer(srv, Factory(), "mfg-authz").json()["id"],
 }
 
 LEVEL = {"reader": 1, "contributor": 2, "admin": 3}
