@@ -48,6 +48,18 @@ NOINLINE int divide_by(int d)
         return 100 / d;
 }
 
+/* Overwrites its own return address and the callers' frames with garbage,
+ * then faults: the unwinder must stop cleanly on a hostile stack. Not
+ * instrumented, so ASan does not report the deliberate overwrite first. */
+NOINLINE __attribute__((no_sanitize("address"))) void smash_stack(void);
+NOINLINE __attribute__((no_sanitize("address"))) void smash_stack(void)
+{
+        volatile uint64_t *p = (volatile uint64_t *)__builtin_frame_address(0);
+        for (int i = 0; i < 64; i++)
+                p[i] = 0x4141414141414141ull + (uint64_t)i;
+        *bad_ptr = 2;
+}
+
 static void *thread_fn(void *arg)
 {
         crash_caller();
@@ -82,6 +94,8 @@ NOINLINE int app_main(const char *mode)
                 if (sigsetjmp(jb, 1) == 0)
                         crash_caller();
                 exit(0);
+        } else if (strcmp(mode, "smash") == 0) {
+                smash_stack();
         } else if (strcmp(mode, "term") == 0) {
                 raise(SIGTERM);
         } else if (strcmp(mode, "stopcont") == 0) {
@@ -169,6 +183,23 @@ static void test_abort_fpe_thread(void **state)
         assert_string_equal(o.frames[1].function, "crash_caller");
         assert_string_equal(o.frames[2].function, "thread_fn");
         assert_true(find_fn(&o, "app_main") < 0);       /* the crashing thread's stack */
+        rtd_outcome_clear(&o);
+}
+
+static void test_hostile_stack(void **state)
+{
+        struct rtd_outcome o;
+
+        run_mode("smash", NULL, &o);
+        assert_int_equal(o.kind, RTD_KILLED);
+        assert_int_equal(o.signal, SIGSEGV);
+        assert_true(o.captured);
+        assert_int_equal(o.fault_addr, 0x18);
+        assert_true(o.nframes >= 1 && o.nframes <= FAIL_MAX_FRAMES);
+        assert_string_equal(o.frames[0].function, "smash_stack");
+        /* the garbage return address is not in any module */
+        for (uint32_t i = 1; i < o.nframes; i++)
+                assert_string_not_equal(o.frames[i].function, "crash_caller");
         rtd_outcome_clear(&o);
 }
 
@@ -388,6 +419,7 @@ int main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_segv),
                 cmocka_unit_test(test_abort_fpe_thread),
+                cmocka_unit_test(test_hostile_stack),
                 cmocka_unit_test(test_exits),
                 cmocka_unit_test(test_stop_cont),
                 cmocka_unit_test(test_event_and_bucket),
