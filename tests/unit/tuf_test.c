@@ -807,6 +807,51 @@ static void test_root_rotation_two_versions(void **state)
         tuf_client_free(c);
 }
 
+/* Versions vouched for by removed keys are forgotten; otherwise never. */
+static void test_rotation_forgets_versions_of_removed_keys(void **state)
+{
+        struct world w = world_at(1), w5 = world_at(5);
+        struct tuf_client *c = client_for(&w);
+        struct tuf_plan plan;
+        struct rp_err err = {0};
+        struct tuf_versions v;
+        struct tuf_root same = mk_root(2, SIGNERS(K_ROOT1, K_ROOT2, K_ROOT3), 2, K_TIMESTAMP,
+                                       K_SNAPSHOT);
+        struct tuf_root newsnap = mk_root(3, SIGNERS(K_ROOT1, K_ROOT2, K_ROOT3), 2, K_TIMESTAMP,
+                                          K_SNAPSHOT2);
+        struct blob b2 = enc_root(&same, SIGNERS(K_ROOT1, K_ROOT2));
+        struct blob b3 = enc_root(&newsnap, SIGNERS(K_ROOT1, K_ROOT2));
+        struct blob snap, ts;
+
+        assert_int_equal(refresh(c, &w5, &plan, &err), 0);
+        /* a root that keeps every key keeps every version */
+        assert_int_equal(tuf_client_update_root(c, b2.data, b2.len, &err), 0);
+        tuf_client_versions(c, &v);
+        assert_int_equal(v.timestamp, 5);
+        assert_int_equal(v.snapshot, 5);
+        assert_refused(refresh(c, &w, &plan, &err), -ESTALE,
+                       "timestamp version 1 is older than the trusted version 5");
+        /* a root that replaces the snapshot key forgets timestamp and
+         * snapshot versions, so the recovered repository can start over */
+        assert_int_equal(tuf_client_update_root(c, b3.data, b3.len, &err), 0);
+        tuf_client_versions(c, &v);
+        assert_int_equal(v.timestamp, 0);
+        assert_int_equal(v.snapshot, 0);
+        assert_int_equal(v.targets, 0);
+        assert_int_equal(v.director, 5);
+        snap = enc_snapshot(1, 1, 1, SIGNERS(K_SNAPSHOT2));
+        ts = enc_timestamp(1, 1, snap);
+        w.snapshot = snap;
+        w.timestamp = ts;
+        w.director = w5.director;
+        assert_int_equal(refresh(c, &w, &plan, &err), 0);
+        /* the old snapshot key no longer counts */
+        w.snapshot = enc_snapshot(2, 1, 1, SIGNERS(K_SNAPSHOT));
+        w.timestamp = enc_timestamp(2, 2, w.snapshot);
+        assert_refused(refresh(c, &w, &plan, &err), -EPERM, "snapshot: 0 valid signature(s)");
+        tuf_client_free(c);
+}
+
 static void test_root_not_signed_by_old_threshold(void **state)
 {
         struct world w = world_at(1);
@@ -1142,6 +1187,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_expired_root_and_other_roles, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_mix_and_match, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_root_rotation_two_versions, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rotation_forgets_versions_of_removed_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_root_not_signed_by_old_threshold, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_root_rollback, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_duplicate_signatures, setup, teardown),
