@@ -37,3 +37,8 @@ int cli_login(int argc, char **argv);
 int cli_tenant(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_audit(int argc, char **argv);
+int cli_device(int argc, char **argv);
+int cli_device_group(int argc, char **argv);
+int cli_product(int argc, char **argv);
+int cli_manufacturer(int argc, char **argv);
+int cli_ca(int argc, char **argv);

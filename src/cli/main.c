@@ -13,6 +13,12 @@ static const struct cli_group groups[] = {
         {"tenant", "create, show and list tenants", cli_tenant},
         {"token", "create, list and revoke API tokens", cli_token},
         {"audit", "list the audit log", cli_audit},
+        {"manufacturer", "trust manufacturer root CAs (platform operator)", cli_manufacturer},
+        {"device", "register, claim, list, show, move, block and unblock devices", cli_device},
+        {"product", "create, list, show and update products", cli_product},
+        {"device-group", "create, list, show and update device groups and their policies",
+         cli_device_group},
+        {"ca", "list, download and rotate the tenant CA", cli_ca},
 };
 
 int cli_fail(const struct rp_err *err)
