@@ -270,6 +270,22 @@ static int validate_frame(const struct fail_frame *f, const char *what, struct r
         return 0;
 }
 
+static int validate_frames(const struct fail_event *ev, struct rp_err *err)
+{
+        int r;
+
+        if (ev->nframes > FAIL_MAX_FRAMES)
+                return rp_err_set(err, -E2BIG, "event: %u frames, the limit is %d", ev->nframes,
+                                  FAIL_MAX_FRAMES);
+        for (uint32_t i = 0; i < ev->nframes; i++) {
+                char fw[32];
+                snprintf(fw, sizeof(fw), "event.frames[%u]", i);
+                if ((r = validate_frame(&ev->frames[i], fw, err)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int fail_event_validate(const struct fail_event *ev, struct rp_err *err)
 {
         const char *what = "event";
@@ -302,15 +318,8 @@ int fail_event_validate(const struct fail_event *ev, struct rp_err *err)
                 if (ev->signal < 1 || ev->signal > 64)
                         return rp_err_set(err, -ERANGE, "event: field 'signal' is %d, the range is 1..64",
                                           ev->signal);
-                if (ev->nframes > FAIL_MAX_FRAMES)
-                        return rp_err_set(err, -E2BIG, "event: %u frames, the limit is %d",
-                                          ev->nframes, FAIL_MAX_FRAMES);
-                for (uint32_t i = 0; i < ev->nframes; i++) {
-                        char fw[32];
-                        snprintf(fw, sizeof(fw), "event.frames[%u]", i);
-                        if ((r = validate_frame(&ev->frames[i], fw, err)) < 0)
-                                return r;
-                }
+                if ((r = validate_frames(ev, err)) < 0)
+                        return r;
                 if ((ev->dump == NULL) != (ev->dump_len == 0))
                         return rp_err_set(err, -EINVAL, "event: dump pointer and length disagree");
                 if (ev->dump_len > FAIL_MAX_DUMP)
@@ -331,7 +340,16 @@ int fail_event_validate(const struct fail_event *ev, struct rp_err *err)
                 if ((r = check_str(ev->reason, strnlen(ev->reason, sizeof(ev->reason)), STR_TOKEN,
                                    1, FAIL_MAX_REASON, what, "reason", err)) < 0)
                         return r;
-                if (ev->signal || ev->nframes || ev->dump || ev->exit_code)
+                /* A watchdog event may carry where the hung app was when the
+                 * supervisor stopped it; nothing else carries frames. */
+                if (ev->cls == FAIL_WATCHDOG) {
+                        if ((r = validate_frames(ev, err)) < 0)
+                                return r;
+                } else if (ev->nframes) {
+                        return rp_err_set(err, -EINVAL, "event: %s carries frames",
+                                          fail_class_name(ev->cls));
+                }
+                if (ev->signal || ev->dump || ev->exit_code)
                         return rp_err_set(err, -EINVAL, "event: %s carries crash or exit fields",
                                           fail_class_name(ev->cls));
                 break;
@@ -355,9 +373,31 @@ static int set_new(json_t *o, const char *k, json_t *v)
         return 0;
 }
 
+static json_t *frames_to_json(const struct fail_event *ev)
+{
+        json_t *frames = json_array();
+
+        if (!frames)
+                return NULL;
+        for (uint32_t i = 0; i < ev->nframes; i++) {
+                const struct fail_frame *f = &ev->frames[i];
+                json_t *fo = json_object();
+                if (!fo || json_array_append_new(frames, fo) != 0 ||
+                    set_new(fo, "module", json_string(f->module)) ||
+                    set_new(fo, "build_id", json_string(f->build_id)) ||
+                    set_new(fo, "function", json_string(f->function)) ||
+                    set_new(fo, "offset", json_integer((json_int_t)f->offset)) ||
+                    set_new(fo, "module_offset", json_integer((json_int_t)f->module_offset))) {
+                        json_decref(frames);
+                        return NULL;
+                }
+        }
+        return frames;
+}
+
 int fail_event_to_json(const struct fail_event *ev, json_t **ret, struct rp_err *err)
 {
-        json_t *o = NULL, *frames = NULL;
+        json_t *o = NULL;
         int r = fail_event_validate(ev, err);
 
         if (r < 0)
@@ -379,26 +419,8 @@ int fail_event_to_json(const struct fail_event *ev, json_t **ret, struct rp_err 
                     set_new(o, "fault_addr", hex_addr(ev->fault_addr)) ||
                     set_new(o, "pc", hex_addr(ev->pc)))
                         goto oom;
-                frames = json_array();
-                if (!frames)
+                if (set_new(o, "frames", frames_to_json(ev)))
                         goto oom;
-                for (uint32_t i = 0; i < ev->nframes; i++) {
-                        const struct fail_frame *f = &ev->frames[i];
-                        json_t *fo = json_object();
-                        if (!fo || json_array_append_new(frames, fo) != 0)
-                                goto oom;
-                        if (set_new(fo, "module", json_string(f->module)) ||
-                            set_new(fo, "build_id", json_string(f->build_id)) ||
-                            set_new(fo, "function", json_string(f->function)) ||
-                            set_new(fo, "offset", json_integer((json_int_t)f->offset)) ||
-                            set_new(fo, "module_offset", json_integer((json_int_t)f->module_offset)))
-                                goto oom;
-                }
-                if (json_object_set_new(o, "frames", frames) != 0) {
-                        frames = NULL;
-                        goto oom;
-                }
-                frames = NULL;
                 if (ev->dump) {
                         size_t n = rp_b64url_encoded_len(ev->dump_len);
                         char *b64 = malloc(n + 1);
@@ -418,6 +440,9 @@ int fail_event_to_json(const struct fail_event *ev, json_t **ret, struct rp_err 
         default:
                 if (set_new(o, "reason", json_string(ev->reason)))
                         goto oom;
+                if (ev->cls == FAIL_WATCHDOG && ev->nframes &&
+                    set_new(o, "frames", frames_to_json(ev)))
+                        goto oom;
                 break;
         }
         if (ev->detail[0] && set_new(o, "detail", json_string(ev->detail)))
@@ -425,7 +450,6 @@ int fail_event_to_json(const struct fail_event *ev, json_t **ret, struct rp_err 
         *ret = o;
         return 0;
 oom:
-        json_decref(frames);
         json_decref(o);
         return rp_err_set(err, -ENOMEM, "out of memory building event JSON");
 }
@@ -584,6 +608,27 @@ static const char *const crash_fields[] = {"signal", "si_code", "fault_addr", "p
         "dump", NULL};
 static const char *const exit_fields[] = {"exit_code", NULL};
 static const char *const other_fields[] = {"reason", NULL};
+static const char *const watchdog_fields[] = {"reason", "frames", NULL};
+
+static int frames_from_json(const json_t *frames, const char *what, struct fail_event *ev,
+                            struct rp_err *err)
+{
+        int r;
+
+        if (!json_is_array(frames))
+                return rp_err_set(err, -EINVAL, "%s: field 'frames' is not an array", what);
+        if (json_array_size(frames) > FAIL_MAX_FRAMES)
+                return rp_err_set(err, -E2BIG, "%s: %zu frames, the limit is %d", what,
+                                  json_array_size(frames), FAIL_MAX_FRAMES);
+        for (size_t i = 0; i < json_array_size(frames); i++) {
+                char fw[96];
+                snprintf(fw, sizeof(fw), "%s.frames[%zu]", what, i);
+                if ((r = frame_from_json(json_array_get(frames, i), fw, &ev->frames[i], err)) < 0)
+                        return r;
+                ev->nframes++;
+        }
+        return 0;
+}
 
 int fail_event_from_json(const json_t *obj, const char *what, struct fail_event *ret,
                          struct rp_err *err)
@@ -609,9 +654,10 @@ int fail_event_from_json(const json_t *obj, const char *what, struct fail_event 
         }
         {
                 size_t n = 0;
-                const char *const *extra = ev->cls == FAIL_APP_CRASH  ? crash_fields
-                                           : ev->cls == FAIL_APP_EXIT ? exit_fields
-                                                                      : other_fields;
+                const char *const *extra = ev->cls == FAIL_APP_CRASH   ? crash_fields
+                                           : ev->cls == FAIL_APP_EXIT  ? exit_fields
+                                           : ev->cls == FAIL_WATCHDOG  ? watchdog_fields
+                                                                       : other_fields;
                 for (size_t i = 0; i < sizeof(common_fields) / sizeof(common_fields[0]); i++)
                         allowed[n++] = common_fields[i];
                 for (size_t i = 0; extra[i]; i++)
@@ -653,25 +699,9 @@ int fail_event_from_json(const json_t *obj, const char *what, struct fail_event 
                 if ((r = get_addr(obj, "fault_addr", what, &ev->fault_addr, err)) < 0 ||
                     (r = get_addr(obj, "pc", what, &ev->pc, err)) < 0)
                         goto out;
-                if ((r = get_member(obj, "frames", what, &frames, err)) < 0)
+                if ((r = get_member(obj, "frames", what, &frames, err)) < 0 ||
+                    (r = frames_from_json(frames, what, ev, err)) < 0)
                         goto out;
-                if (!json_is_array(frames)) {
-                        r = rp_err_set(err, -EINVAL, "%s: field 'frames' is not an array", what);
-                        goto out;
-                }
-                if (json_array_size(frames) > FAIL_MAX_FRAMES) {
-                        r = rp_err_set(err, -E2BIG, "%s: %zu frames, the limit is %d", what,
-                                       json_array_size(frames), FAIL_MAX_FRAMES);
-                        goto out;
-                }
-                for (size_t i = 0; i < json_array_size(frames); i++) {
-                        char fw[96];
-                        snprintf(fw, sizeof(fw), "%s.frames[%zu]", what, i);
-                        if ((r = frame_from_json(json_array_get(frames, i), fw, &ev->frames[i],
-                                                 err)) < 0)
-                                goto out;
-                        ev->nframes++;
-                }
                 dump = json_object_get(obj, "dump");
                 if (dump) {
                         size_t n;
@@ -708,6 +738,9 @@ int fail_event_from_json(const json_t *obj, const char *what, struct fail_event 
         default:
                 if ((r = get_str(obj, "reason", what, true, STR_TOKEN, 1, FAIL_MAX_REASON,
                                  ev->reason, err)) < 0)
+                        goto out;
+                if (ev->cls == FAIL_WATCHDOG && json_object_get(obj, "frames") &&
+                    (r = frames_from_json(json_object_get(obj, "frames"), what, ev, err)) < 0)
                         goto out;
                 break;
         }

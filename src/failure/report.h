@@ -17,6 +17,8 @@
  *                             optional "dump": base64url of a crash dump (crash.h format)
  *            app_exit only:   "exit_code": 1..255
  *            other classes:   "reason": TOKEN
+ *            watchdog also:   optional "frames" (where the hung app was when the
+ *                             supervisor stopped it)
  *            optional:        "detail": free text}
  *
  * Nothing in the body names the device: the service takes the identity from
@@ -79,7 +81,7 @@ struct fail_event {
         int si_code;
         uint64_t fault_addr;
         uint64_t pc;
-        uint32_t nframes;
+        uint32_t nframes;                       /* app_crash; watchdog optionally */
         struct fail_frame frames[FAIL_MAX_FRAMES];
         uint8_t *dump;          /* owned (malloc'd) or NULL; see fail_event_clear */
         size_t dump_len;

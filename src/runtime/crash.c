@@ -611,3 +611,34 @@ int rtd_crash_to_event(struct rtd_outcome *o, const char *component_id,
         *ret = ev;
         return 0;
 }
+
+int rtd_crash_to_watchdog_event(struct rtd_outcome *o, const char *component_id,
+                                const char *component_version, int64_t now, const char *reason,
+                                struct fail_event *ret, struct rp_err *err)
+{
+        struct fail_event ev;
+        int r;
+
+        memset(&ev, 0, sizeof(ev));
+        if (strlen(component_id) > FAIL_MAX_ID || strlen(component_version) > FAIL_MAX_VERSION ||
+            strlen(reason) > FAIL_MAX_REASON)
+                return rp_err_set(err, -EINVAL, "component id, version or reason too long");
+        ev.cls = FAIL_WATCHDOG;
+        strcpy(ev.component_id, component_id);
+        strcpy(ev.component_version, component_version);
+        strcpy(ev.reason, reason);
+        ev.time_first = ev.time_last = now;
+        ev.count = 1;
+        if (o->kind == RTD_KILLED && o->captured) {
+                ev.nframes = o->nframes;
+                memcpy(ev.frames, o->frames, sizeof(ev.frames));
+        }
+        r = fail_event_validate(&ev, err);
+        if (r < 0)
+                return r;
+        free(o->dump);
+        o->dump = NULL;
+        o->dump_len = 0;
+        *ret = ev;
+        return 0;
+}

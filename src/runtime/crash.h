@@ -82,6 +82,15 @@ int rtd_crash_to_event(struct rtd_outcome *o, const char *component_id,
                        const char *component_version, int64_t now, struct fail_event *ret,
                        struct rp_err *err) RP_WUR;
 
+/* For an app the supervisor stopped because it missed its liveness check:
+ * the supervisor sends SIGABRT (the capture then records where the app hung)
+ * and, if that does not end it, SIGKILL. This makes a `watchdog` event with
+ * `reason` and, when a backtrace was taken, its frames. The dump is freed:
+ * watchdog events carry none. */
+int rtd_crash_to_watchdog_event(struct rtd_outcome *o, const char *component_id,
+                                const char *component_version, int64_t now, const char *reason,
+                                struct fail_event *ret, struct rp_err *err) RP_WUR;
+
 /* Crash dump format (host byte order, arch given in the header):
  *   "RPDUMP01" | u32 elf_machine (62 x86_64, 183 aarch64) | u32 record count
  *   then records: u32 type | u32 payload length | payload

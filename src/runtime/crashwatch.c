@@ -6,7 +6,11 @@
  *   rampart-crashwatch [--component ID] [--version V] [--frames N]
  *                      [--dump] [--dump-max BYTES] [--dump-out FILE]
  *                      [--json FILE] [--queue DIR [--queue-size N]]
- *                      [--] PROGRAM [ARGS...]
+ *                      [--timeout SECONDS] [--] PROGRAM [ARGS...]
+ *
+ * --timeout plays the supervisor's watchdog: a program still running after
+ * SECONDS gets SIGABRT (so the capture shows where it hung), then SIGKILL 5 s
+ * later, and the event is a `watchdog` event with reason "timeout".
  *
  * With --queue the event is also recorded in the failure queue in DIR (the
  * one rampartd's reporter uploads from), so a crash loop can be run against
@@ -21,10 +25,12 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "failure/bucket.h"
 #include "failure/report.h"
@@ -38,7 +44,20 @@ static void usage(FILE *f)
         fprintf(f, "usage: rampart-crashwatch [--component ID] [--version V] [--frames N]\n"
                    "                          [--dump] [--dump-max BYTES] [--dump-out FILE]\n"
                    "                          [--json FILE] [--queue DIR [--queue-size N]]\n"
-                   "                          [--] PROGRAM [ARGS...]\n");
+                   "                          [--timeout SECONDS] [--] PROGRAM [ARGS...]\n");
+}
+
+static volatile sig_atomic_t watched_pid;
+static volatile sig_atomic_t timeouts;
+
+/* The watchdog: first SIGABRT, then SIGKILL. Only async-signal-safe calls. */
+static void on_alarm(int sig)
+{
+        timeouts++;
+        if (watched_pid > 0)
+                kill((pid_t)watched_pid, timeouts == 1 ? SIGABRT : SIGKILL);
+        if (timeouts == 1)
+                alarm(5);
 }
 
 static int fail(const char *msg)
@@ -72,6 +91,7 @@ int main(int argc, char **argv)
                 {"json", required_argument, NULL, 'j'},
                 {"queue", required_argument, NULL, 'q'},
                 {"queue-size", required_argument, NULL, 's'},
+                {"timeout", required_argument, NULL, 't'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -82,7 +102,7 @@ int main(int argc, char **argv)
         struct rp_err err = {0};
         const char *component = NULL, *version = "0", *dump_out = NULL, *json_out = NULL;
         const char *queue_dir = NULL;
-        unsigned queue_size = 0;
+        unsigned queue_size = 0, timeout = 0;
         _cleanup_free_ char *prog = NULL;
         char msg[400];
         json_t *root, *jev = NULL;
@@ -91,7 +111,7 @@ int main(int argc, char **argv)
         pid_t pid;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "+c:v:n:dm:o:j:q:s:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+c:v:n:dm:o:j:q:s:t:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c': component = optarg; break;
                 case 'v': version = optarg; break;
@@ -125,6 +145,14 @@ int main(int argc, char **argv)
                         }
                         queue_size = (unsigned)v;
                         break;
+                case 't':
+                        if (parse_num(optarg, 86400, &v) < 0 || v == 0) {
+                                snprintf(msg, sizeof(msg), "--timeout '%s' is not in 1..86400",
+                                         optarg);
+                                return fail(msg);
+                        }
+                        timeout = (unsigned)v;
+                        break;
                 case 'h': usage(stdout); return 0;
                 default: usage(stderr); return 1;
                 }
@@ -143,7 +171,16 @@ int main(int argc, char **argv)
         r = rtd_crash_spawn(argv + optind, &pid, &err);
         if (r < 0)
                 return fail(err.msg);
+        if (timeout) {
+                struct sigaction sa = {.sa_handler = on_alarm};
+                sigemptyset(&sa.sa_mask);
+                sigaction(SIGALRM, &sa, NULL);
+                watched_pid = pid;
+                alarm(timeout);
+        }
         r = rtd_crash_monitor(pid, &co, &out, &err);
+        alarm(0);
+        watched_pid = 0;
         if (r < 0)
                 return fail(err.msg);
 
@@ -169,7 +206,11 @@ int main(int argc, char **argv)
                         return fail(err.msg);
                 }
         }
-        r = rtd_crash_to_event(&out, component, version, (int64_t)time(NULL), &ev, &err);
+        if (timeouts)
+                r = rtd_crash_to_watchdog_event(&out, component, version, (int64_t)time(NULL),
+                                                "timeout", &ev, &err);
+        else
+                r = rtd_crash_to_event(&out, component, version, (int64_t)time(NULL), &ev, &err);
         if (r == -ENOENT) {
                 json_object_set_new(root, "event", json_null());
         } else if (r < 0) {

@@ -173,6 +173,24 @@ def test_killed_by_sigterm(crashers, tmp_path):
     assert "main" in fns          # unwound at the exit stop, inside pause()
 
 
+def test_watchdog_timeout(crashers, tmp_path):
+    """A program that hangs past --timeout gets SIGABRT from the watchdog; the
+    event is a watchdog event with the frames of where it hung."""
+    res, p = watch(crashers["plain"], "term", opts=["--timeout", "1", "--component", "telemetry"],
+                   tmp=tmp_path)
+    assert "ready" in p.stdout
+    assert res["signal"] == signal.SIGABRT and res["captured"] is True
+    ev = res["event"]
+    assert ev["class"] == "watchdog" and ev["reason"] == "timeout"
+    assert "signal" not in ev and "dump" not in ev
+    fns = functions(ev)
+    assert fns[0] == "pause" and "main" in fns
+    assert res["bucket"]["title"].startswith("telemetry: watchdog (timeout) in main")
+    # a crash in the same program is another bucket
+    crash, _ = watch(crashers["plain"], "segv", opts=["--component", "telemetry"], tmp=tmp_path)
+    assert crash["bucket"]["id"] != res["bucket"]["id"]
+
+
 def test_stripped_binary_keeps_module_offsets(crashers, tmp_path):
     stripped = tmp_path / "crasher-stripped"
     shutil.copy(crashers["plain"], stripped)

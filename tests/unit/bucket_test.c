@@ -172,6 +172,23 @@ static void test_different_bugs(void **state)
         struct fail_bucket fb;
         bucket(&e2, &fb);
         assert_string_equal(fb.title, "telemetry: revert (3)");
+        /* watchdog: where the app hung is part of the signature */
+        struct fail_event w1 = e2, w2;
+        w1.cls = FAIL_WATCHDOG;
+        strcpy(w1.reason, "timeout");
+        w2 = w1;
+        differ(&w1, &e2);
+        add_frame(&w1, "telemetry", "poll_sensor", "aa", 1);
+        add_frame(&w1, "telemetry", "main", "aa", 2);
+        differ(&w1, &w2);
+        w2 = w1;
+        w2.frames[0].offset = 999;
+        strcpy(w2.frames[0].build_id, "bb");
+        same(&w1, &w2);
+        strcpy(w2.frames[0].function, "read_uart");
+        differ(&w1, &w2);
+        bucket(&w1, &fb);
+        assert_string_equal(fb.title, "telemetry: watchdog (timeout) in poll_sensor <- main");
         bucket(&e1, &fb);
         assert_string_equal(fb.title, "telemetry: exit code 3");
 }

@@ -431,6 +431,46 @@ static void test_validate_struct(void **state)
         assert_false(fail_class_urgent(FAIL_WATCHDOG));
 }
 
+/* watchdog events may carry the hung app's frames; other classes may not */
+static void test_watchdog_frames(void **state)
+{
+        struct fail_event ev, crash;
+        struct fail_batch b;
+        struct rp_err err = {0};
+        char *json, *bad;
+        size_t len;
+
+        crash_event(&crash);
+        memset(&ev, 0, sizeof(ev));
+        ev.cls = FAIL_WATCHDOG;
+        strcpy(ev.component_id, "telemetry");
+        strcpy(ev.component_version, "1");
+        ev.time_first = ev.time_last = 7;
+        ev.count = 1;
+        strcpy(ev.reason, "timeout");
+        ev.nframes = 2;
+        ev.frames[0] = crash.frames[0];
+        ev.frames[1] = crash.frames[1];
+        assert_int_equal(fail_batch_build(BID, 0, &ev, 1, &json, &len, &err), 0);
+        assert_non_null(strstr(json, "\"reason\":\"timeout\",\"frames\":[{\"module\""));
+        assert_int_equal(fail_batch_parse(json, len, &b, &err), 0);
+        assert_int_equal(b.events[0].nframes, 2);
+        assert_string_equal(b.events[0].frames[0].function, "parse_packet");
+        fail_batch_free(&b);
+        /* the same frames on a revert are refused, both ways */
+        bad = replace(json, "\"class\":\"watchdog\"", "\"class\":\"revert\"");
+        expect_reject(bad, -EINVAL, "not allowed in an event of class revert");
+        free(bad);
+        ev.cls = FAIL_REVERT;
+        assert_int_equal(fail_event_validate(&ev, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "frames"));
+        /* and a watchdog frame with a control character is refused */
+        bad = replace(json, "\"function\":\"main\"", "\"function\":\"ma\\tin\"");
+        expect_reject(bad, -EINVAL, "byte 0x09");
+        free(bad);
+        free(json);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -440,6 +480,7 @@ int main(void)
                 cmocka_unit_test(test_rejects_values),
                 cmocka_unit_test(test_caps),
                 cmocka_unit_test(test_validate_struct),
+                cmocka_unit_test(test_watchdog_frames),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
