@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,7 +234,7 @@ static int boot_once(const struct opts *o, struct rot *rot, struct mon_ctx *ctx,
         return 0;
 }
 
-static void exec_normal_world(const struct opts *o, int fd, const char *slot)
+static void exec_normal_world(const struct opts *o, int fd, const char *slot, pid_t parent)
 {
         char num[16];
 
@@ -251,6 +252,10 @@ static void exec_normal_world(const struct opts *o, int fd, const char *slot)
                         _exit(127);
                 }
         }
+        /* power loss: when rampart-boot dies, the normal world dies too
+         * (set after the uid change, which clears it) */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(127);
         execvp(o->argv[0], o->argv);
         fprintf(stderr, "rampart-boot: cannot start '%s': %s\n", o->argv[0], strerror(errno));
         _exit(127);
@@ -273,13 +278,14 @@ static int run_normal_world(const struct opts *o, struct mon_ctx *ctx, int *ret_
         long kill_at = -1;
         int kill_stage = 0;     /* after a reboot request: 1 grace, 2 SIGTERM sent */
         bool sock_open = true;
-        pid_t pid;
+        pid_t pid, parent;
 
         if (!buf || !out)
                 return -ENOMEM;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
         fflush(NULL);
+        parent = getpid();
         pid = fork();
         if (pid < 0) {
                 close(sv[0]);
@@ -288,7 +294,7 @@ static int run_normal_world(const struct opts *o, struct mon_ctx *ctx, int *ret_
         }
         if (pid == 0) {
                 close(sv[0]);
-                exec_normal_world(o, sv[1], ctx->slot);
+                exec_normal_world(o, sv[1], ctx->slot, parent);
         }
         close(sv[1]);
         setpgid(pid, pid);

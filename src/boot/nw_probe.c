@@ -6,7 +6,8 @@
  *   info | chain-pem OUTDIR | chain-der OUTDIR | attest NONCEHEX [HANDLE|last]
  *   [SUBMOD=DIGESTHEX ...] | tls-key [CN] | tls-sign HANDLE|last DIGESTHEX |
  *   tls-destroy HANDLE|last | counter NAME | advance NAME VALUE | confirm |
- *   reboot | reboot-stay | raw HEX | oversize N | open PATH | exit CODE
+ *   reboot | reboot-stay | raw HEX | oversize N | open PATH | pid | sleep S |
+ *   exit CODE
  *
  * A refused request prints "error CMD: message" and the probe goes on. */
 #include <fcntl.h>
@@ -218,6 +219,11 @@ static int run(int argc, char **argv, int *exit_code)
                 printf("open %s: %s\n", argv[1], fd >= 0 ? "readable" : strerror(errno));
                 if (fd >= 0)
                         close(fd);
+        } else if (!strcmp(cmd, "pid")) {
+                printf("pid %d\n", (int)getpid());
+        } else if (!strcmp(cmd, "sleep") && argc > 1) {
+                used = 2;
+                sleep((unsigned)atoi(argv[1]));
         } else if (!strcmp(cmd, "exit") && argc > 1) {
                 *exit_code = atoi(argv[1]);
                 return -1;

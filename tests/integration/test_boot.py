@@ -473,6 +473,33 @@ def test_reboot_request_ends_a_stuck_normal_world(device):
     assert p.stdout.count("reboot-stay ok") == 2
 
 
+def test_power_loss_takes_the_normal_world_down(device):
+    """kill -9 of rampart-boot (the device losing power) must not leave the
+    normal world running without its monitor."""
+    proc = subprocess.Popen([binary("rampart-boot"), device, "--", binary("rampart-nwprobe"),
+                             "pid", "sleep", "300"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("pid "), line
+        child = int(line.split()[1])
+        assert pathlib.Path(f"/proc/{child}").exists()
+        proc.kill()
+        proc.wait(timeout=30)
+        for _ in range(300):
+            try:
+                state = pathlib.Path(f"/proc/{child}/stat").read_text().split()[2]
+            except FileNotFoundError:
+                break
+            if state == "Z":
+                break
+            subprocess.run(["sleep", "0.1"])
+        else:
+            raise AssertionError(f"normal world {child} survived the power loss")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_monitor_survives_malformed_requests(device):
     hdr = "524d"
     p = boot(device,
