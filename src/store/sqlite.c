@@ -322,6 +322,8 @@ static const struct store_backend sq_backend = {
         .product = &sq_product_ops,
         .group = &sq_group_ops,
         .device = &sq_device_ops,
+        .nonce = &sq_nonce_ops,
+        .attest = &sq_attest_ops,
 };
 
 static int sq_migrate(struct sq_store *q, struct rp_err *err)

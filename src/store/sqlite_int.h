@@ -77,3 +77,5 @@ extern const struct store_registry_ops sq_registry_ops;
 extern const struct store_product_ops sq_product_ops;
 extern const struct store_group_ops sq_group_ops;
 extern const struct store_device_ops sq_device_ops;
+extern const struct store_nonce_ops sq_nonce_ops;
+extern const struct store_attest_ops sq_attest_ops;

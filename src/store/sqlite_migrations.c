@@ -117,6 +117,43 @@ const struct sq_migration sq_migrations[] = {
          "  last_reason TEXT NOT NULL DEFAULT '') STRICT;"
          "CREATE INDEX devices_by_tenant ON devices(tenant_id, seq);"
          "CREATE INDEX devices_by_group ON devices(group_id, seq);"},
+        {3, "attestation: nonces, OS releases, settings, device state, device certificates",
+         "CREATE TABLE attest_nonces ("
+         "  hash BLOB PRIMARY KEY,"              /* SHA-256 of the nonce */
+         "  tenant_id TEXT NOT NULL,"
+         "  created_ms INTEGER NOT NULL,"
+         "  expires_ms INTEGER NOT NULL,"
+         "  used INTEGER NOT NULL CHECK (used IN (0, 1))) STRICT, WITHOUT ROWID;"
+         "CREATE INDEX attest_nonces_by_expiry ON attest_nonces(expires_ms);"
+         "CREATE TABLE os_releases ("
+         "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+         "  id TEXT NOT NULL UNIQUE,"
+         "  name TEXT NOT NULL,"
+         "  version TEXT NOT NULL,"
+         "  svn INTEGER NOT NULL CHECK (svn >= 0),"
+         "  sha256 TEXT NOT NULL,"
+         "  created_ms INTEGER NOT NULL,"
+         "  UNIQUE (name, version)) STRICT;"
+         "CREATE TABLE attest_settings ("
+         "  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),"
+         "  svn_floor INTEGER NOT NULL CHECK (svn_floor >= 0),"
+         "  updated_ms INTEGER NOT NULL) STRICT;"
+         "CREATE TABLE device_attest ("
+         "  ueid TEXT PRIMARY KEY REFERENCES devices(ueid),"
+         "  last_svn INTEGER NOT NULL,"
+         "  os_name TEXT NOT NULL,"
+         "  os_version TEXT NOT NULL,"
+         "  updated_ms INTEGER NOT NULL) STRICT;"
+         "CREATE TABLE device_certs ("
+         "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+         "  serial TEXT NOT NULL UNIQUE,"
+         "  ueid TEXT NOT NULL REFERENCES devices(ueid),"
+         "  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+         "  purpose TEXT NOT NULL CHECK (purpose IN ('platform', 'app')),"
+         "  not_before_ms INTEGER NOT NULL,"
+         "  not_after_ms INTEGER NOT NULL,"
+         "  issued_ms INTEGER NOT NULL) STRICT;"
+         "CREATE INDEX device_certs_by_device ON device_certs(tenant_id, ueid, seq);"},
         /* Later entities append their migrations here: {2, "...", "..."}, ... */
 };
 const size_t sq_n_migrations = sizeof(sq_migrations) / sizeof(sq_migrations[0]);

@@ -48,6 +48,8 @@ struct store_registry_ops;
 struct store_product_ops;
 struct store_group_ops;
 struct store_device_ops;
+struct store_nonce_ops;
+struct store_attest_ops;
 
 /* A backend: core operations plus one ops table per entity. An entity
  * module adds its pointer here and fills it in each backend's table. */
@@ -76,6 +78,8 @@ struct store_backend {
         const struct store_product_ops *product;
         const struct store_group_ops *group;
         const struct store_device_ops *device;
+        const struct store_nonce_ops *nonce;    /* store/nonces.h */
+        const struct store_attest_ops *attest;  /* store/attest.h */
 };
 
 /* Latency observer: called after every store call with the call's name
