@@ -112,17 +112,23 @@ static int boot_once(const struct opts *o, struct rot *rot, struct mon_ctx *ctx,
 
         if (!v)
                 return rp_err_set(err, -ENOMEM, "out of memory");
-        r = rot_fuses_read(rot, &f, err);
-        if (r < 0)
-                return r;
-        if (f.lifecycle == ROT_LC_BLANK)
-                return rp_err_set(err, -ENODEV, "device '%s' is blank: provision it with "
+        /* the fuses are read once: UDS and public fuses together */
+        r = rot_uds_read(rot, &uds, &f, err);
+        if (r == -ENODEV)
+                return rp_err_set(err, r, "device '%s' is blank: provision it with "
                                   "'rampart-device provision'", o->dir);
-        r = load_cert(o->dir, "deviceid.pem", &ctx->deviceid_cert, err);
+        if (r == 0)
+                r = dice_deviceid_derive(&uds, &devkey, dev_id, err);
+        if (r == 0)
+                r = load_cert(o->dir, "deviceid.pem", &ctx->deviceid_cert, err);
         if (r == 0)
                 r = load_cert(o->dir, "device_ca.pem", &ctx->device_ca, err);
         if (r < 0)
                 return r;
+        r = cr_cert_pubkey(ctx->deviceid_cert, &devpub);
+        if (r < 0 || !cr_key_pub_equal(devpub, devkey))
+                return rp_err_set(err, -EKEYREJECTED, "deviceid.pem of '%s' does not certify "
+                                  "the DeviceID key derived from the fused UDS", o->dir);
         r = rot_counter_read(rot, BOOT_OS_COUNTER, &floor, err);
         if (r < 0)
                 return r;
@@ -177,24 +183,16 @@ static int boot_once(const struct opts *o, struct rot *rot, struct mon_ctx *ctx,
         if (r < 0)
                 return r;
 
-        /* measure and derive: the UDS lives only for these lines */
+        /* measure, derive the Alias key, and wipe the UDS for good */
         memset(&in, 0, sizeof(in));
         memcpy(in.code_hash, v->image_digest, CR_SHA256_LEN);
         in.svn = v->hdr.svn;
         in.debug = f.debug;
         in.locked = f.lifecycle == ROT_LC_LOCKED;
-        r = rot_uds_read(rot, &uds, err);
-        if (r == 0)
-                r = dice_deviceid_derive(&uds, &devkey, dev_id, err);
-        if (r == 0)
-                r = dice_alias_derive(&uds, &in, &ctx->alias, alias_id, err);
+        r = dice_alias_derive(&uds, &in, &ctx->alias, alias_id, err);
         rp_secret32_wipe(&uds);
         if (r < 0)
                 return r;
-        r = cr_cert_pubkey(ctx->deviceid_cert, &devpub);
-        if (r < 0 || !cr_key_pub_equal(devpub, devkey))
-                return rp_err_set(err, -EKEYREJECTED, "deviceid.pem of '%s' does not certify "
-                                  "the DeviceID key derived from the fused UDS", o->dir);
         memset(&tcb, 0, sizeof(tcb));
         snprintf(tcb.vendor, sizeof(tcb.vendor), "rampart");
         snprintf(tcb.model, sizeof(tcb.model), "%s", meta.name);

@@ -45,8 +45,11 @@ struct rot_ops {
         const char *name;
         int (*fuses_read)(struct rot *r, struct rot_fuses *ret, struct rp_err *err);
         /* The UDS can be read once per rot handle (a read-lock latch, like
-         * the sticky lock bit that hides fuses after the ROM has read them). */
-        int (*uds_read)(struct rot *r, struct rp_secret32 *ret, struct rp_err *err);
+         * the sticky lock bit that hides fuses after the ROM has read them).
+         * ret_pub (may be NULL) gets the public fuses of the same read, so
+         * the boot stage reads the fuses exactly once. */
+        int (*uds_read)(struct rot *r, struct rp_secret32 *ret, struct rot_fuses *ret_pub,
+                        struct rp_err *err);
         /* Manufacturing: blank/provisioned -> provisioned with this UDS and
          * these public fuses. Refused once locked. */
         int (*program)(struct rot *r, const struct rp_secret32 *uds, const struct rot_fuses *f,
@@ -89,9 +92,10 @@ RP_WUR static inline int rot_fuses_read(struct rot *r, struct rot_fuses *ret, st
 {
         return r->ops->fuses_read(r, ret, err);
 }
-RP_WUR static inline int rot_uds_read(struct rot *r, struct rp_secret32 *ret, struct rp_err *err)
+RP_WUR static inline int rot_uds_read(struct rot *r, struct rp_secret32 *ret,
+                                      struct rot_fuses *ret_pub, struct rp_err *err)
 {
-        return r->ops->uds_read(r, ret, err);
+        return r->ops->uds_read(r, ret, ret_pub, err);
 }
 RP_WUR static inline int rot_counter_read(struct rot *r, const char *name, uint64_t *ret,
                                           struct rp_err *err)

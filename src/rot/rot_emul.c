@@ -192,7 +192,8 @@ static int emul_fuses_read(struct rot *r, struct rot_fuses *ret, struct rp_err *
         return rc;
 }
 
-static int emul_uds_read(struct rot *r, struct rp_secret32 *ret, struct rp_err *err)
+static int emul_uds_read(struct rot *r, struct rp_secret32 *ret, struct rot_fuses *ret_pub,
+                         struct rp_err *err)
 {
         struct rot_emul *e = (struct rot_emul *)r;
         struct fuse_image f;
@@ -207,6 +208,8 @@ static int emul_uds_read(struct rot *r, struct rp_secret32 *ret, struct rp_err *
                                 e->dir);
         if (rc == 0) {
                 memcpy(ret->b, f.uds, ROT_UDS_LEN);
+                if (ret_pub)
+                        *ret_pub = f.pub;
                 e->uds_consumed = true;
         }
         rp_wipe(&f, sizeof(f));

@@ -62,7 +62,7 @@ static void test_lifecycle(void **state)
 
         assert_int_equal(rot_fuses_read(f->rot, &got, &err), 0);
         assert_int_equal(got.lifecycle, ROT_LC_BLANK);
-        assert_int_equal(rot_uds_read(f->rot, &out, &err), -ENODEV);
+        assert_int_equal(rot_uds_read(f->rot, &out, NULL, &err), -ENODEV);
         assert_non_null(strstr(err.msg, "blank"));
 
         fill_fuses(&pub, &uds);
@@ -84,10 +84,13 @@ static void test_lifecycle(void **state)
         assert_int_equal(rot_fuses_read(f->rot, &got, &err), 0);
         assert_true(got.debug);
 
-        /* the UDS reads once per handle */
-        assert_int_equal(rot_uds_read(f->rot, &out, &err), 0);
+        /* the UDS reads once per handle, with the public fuses of that read */
+        memset(&got, 0, sizeof(got));
+        assert_int_equal(rot_uds_read(f->rot, &out, &got, &err), 0);
+        assert_int_equal(got.lifecycle, ROT_LC_LOCKED);
+        assert_int_equal(got.n_platform_keys, 1);
         assert_memory_equal(out.b, uds.b, 32);
-        assert_int_equal(rot_uds_read(f->rot, &out, &err), -EPERM);
+        assert_int_equal(rot_uds_read(f->rot, &out, NULL, &err), -EPERM);
         assert_non_null(strstr(err.msg, "already read"));
 
         snprintf(path, sizeof(path), "%s/fuses", f->dir);
