@@ -331,6 +331,33 @@ def test_blank_device_does_not_boot(tmp_path):
     assert p.returncode == 1 and "blank" in p.stderr
 
 
+def test_corrupt_slot_state_still_boots_only_verified(factory, device):
+    install(device, "b", factory["pkgs"]["v2"])
+    (device / "slotstate").write_bytes(b"garbage")
+    shutil.copyfile(factory["pkgs"]["stranger"], device / "slots/a.pkg")
+    p = boot(device, "info")
+    assert infos(p.stdout)[0]["version"] == "2.0.0"
+    ev = events(device)
+    assert "slotstate-corrupt reason=slot state is 7 bytes" in ev
+    assert "skip slot=a" in ev
+
+
+def test_tampered_fuses_or_identity_refused(factory, device, tmp_path):
+    other = tmp_path / "other"
+    provision(factory, other, tmp_path / "r2.jsonl")
+    saved = (device / "deviceid.pem").read_bytes()
+    shutil.copyfile(other / "deviceid.pem", device / "deviceid.pem")
+    p = boot(device, "info", check=False)
+    assert p.returncode == 1 and "does not certify the DeviceID key" in p.stderr
+    assert infos(p.stdout) == []
+    (device / "deviceid.pem").write_bytes(saved)
+    fuses = bytearray((device / "fuses").read_bytes())
+    fuses[9] ^= 1                          # try to switch the debug fuse
+    (device / "fuses").write_bytes(bytes(fuses))
+    p = boot(device, "info", check=False)
+    assert p.returncode == 1 and "fails its checksum" in p.stderr
+
+
 def test_trial_slot_reverts_after_attempts(factory, device):
     install(device, "b", factory["pkgs"]["v2"], "--trial", "2")
     p = boot(device, "info", "exit", str(REBOOT), max_boots=5)
