@@ -258,7 +258,7 @@ static int do_move(int argc, char **argv)
         if (!o.group)
                 return cli_errorf(CLI_EXIT_USAGE, "device move: --group GROUP_ID is required");
         json_t *body = json_pack("{s:s}", "group", o.group);
-        rc = device_call("POST", ueid, "move", body, o.out);
+        rc = device_call("POST", ueid, "/move", body, o.out);
         json_decref(body);
         return rc;
 }
@@ -273,7 +273,7 @@ static int do_block(int argc, char **argv, bool block)
         if ((rc = one_ueid(argc, argv, &ueid)))
                 return rc;
         json_t *body = o.reason ? json_pack("{s:s}", "reason", o.reason) : json_object();
-        rc = device_call("POST", ueid, block ? "block" : "unblock", body, o.out);
+        rc = device_call("POST", ueid, block ? "/block" : "/unblock", body, o.out);
         json_decref(body);
         return rc;
 }
