@@ -472,6 +472,7 @@ int sbx_start(const struct sbx_config *cfg, struct sbx_app **ret, struct rp_err 
         app->pid = -1;
         app->pidfd = app->notify_fd = app->status_fd = -1;
         app->storage.loop_fd = -1;
+        app->storage.lock_fd = -1;
         app->m = m;
         c.app = app;
 
@@ -691,7 +692,7 @@ void sbx_app_free(struct sbx_app *app)
         close_fd(&app->notify_fd);
         close_fd(&app->pidfd);
         close_fd(&app->status_fd);
-        sbx_storage_release(&app->storage);
+        sbx_storage_unlock(&app->storage);
         sbx_limits_release(&app->lim);
         sbx_egress_done(&app->eg);
         free(app);

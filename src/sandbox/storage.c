@@ -5,6 +5,7 @@
 #include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -54,6 +55,7 @@ int sbx_storage_prepare(struct sbx_storage *st, const char *state_dir, const cha
 
         memset(st, 0, sizeof(*st));
         st->loop_fd = -1;
+        st->lock_fd = -1;
         if (snprintf(dir, sizeof(dir), "%s/storage", state_dir) >= (int)sizeof(dir) ||
             snprintf(st->image, sizeof(st->image), "%s/%s.img", dir, component_id) >= (int)sizeof(st->image))
                 return rp_err_set(err, -ENAMETOOLONG, "storage: state path too long");
@@ -83,6 +85,15 @@ int sbx_storage_prepare(struct sbx_storage *st, const char *state_dir, const cha
         _cleanup_close_ int img = open(st->image, O_RDWR | O_CLOEXEC);
         if (img < 0)
                 return rp_err_set(err, -errno, "storage: cannot open '%s': %s", st->image, strerror(errno));
+        st->lock_fd = open(st->image, O_RDONLY | O_CLOEXEC);
+        if (st->lock_fd < 0)
+                return rp_err_set(err, -errno, "storage: cannot open '%s': %s", st->image, strerror(errno));
+        if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                int e = errno;
+                sbx_storage_unlock(st);
+                return rp_err_set(err, e == EWOULDBLOCK ? -EBUSY : -e,
+                                  "storage: '%s' is in use by another running instance of the app", st->image);
+        }
         _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
         if (ctl < 0)
                 return rp_err_set(err, -errno, "storage: /dev/loop-control: %s", strerror(errno));
@@ -124,5 +135,14 @@ void sbx_storage_release(struct sbx_storage *st)
         if (st && st->loop_fd >= 0) {
                 close(st->loop_fd);
                 st->loop_fd = -1;
+        }
+}
+
+void sbx_storage_unlock(struct sbx_storage *st)
+{
+        sbx_storage_release(st);
+        if (st && st->lock_fd >= 0) {
+                close(st->lock_fd);
+                st->lock_fd = -1;
         }
 }

@@ -362,6 +362,42 @@ def test_other_apps_storage_is_unreachable(env):
         assert_denied(rc, out, ["ENOENT", "EROFS"], path)
 
 
+def test_second_instance_cannot_mount_the_same_storage(env):
+    a = env.app("single", STORE)
+    p, pid = env.start(a, "sleep", "60")
+    try:
+        log = env.tmp / "single-2.log"
+        r = run([RUN, "--state", env.state, "--log", log, a, "true"], check=False)
+        assert r.returncode == 125
+        assert "is in use by another running instance of the app" in r.stderr
+        assert alive(p, pid)
+    finally:
+        stop(p)
+    assert env.run(a, "true")[0] == 0  # free again once the first has stopped
+
+
+def test_host_unix_sockets_are_unreachable(env, tmp_path):
+    """The monitor's and rampartd's sockets are unix sockets on the host:
+    neither their paths nor the host's abstract names reach a compartment."""
+    path = tmp_path / "monitor.sock"
+    named = socket.socket(socket.AF_UNIX)
+    named.bind(str(path))
+    named.listen(4)
+    abstract_name = f"rampart-test-{uuid.uuid4().hex[:12]}"
+    abstract = socket.socket(socket.AF_UNIX)
+    abstract.bind("\0" + abstract_name)
+    abstract.listen(4)
+    try:
+        a = env.app("ipc")
+        rc, out, _ = env.run(a, "connect-unix", str(path))
+        assert_denied(rc, out, ["ENOENT"], "host unix socket path")
+        rc, out, _ = env.run(a, "connect-abstract", abstract_name)
+        assert_denied(rc, out, ["ECONNREFUSED", "EPERM"], "host abstract unix socket")
+    finally:
+        named.close()
+        abstract.close()
+
+
 def test_app_without_storage_has_no_writable_data(env):
     a = env.app("nostore")
     rc, out, _ = env.run(a, "write", "/data/x")

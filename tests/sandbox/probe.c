@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -389,6 +391,19 @@ int main(int argc, char **argv)
         }
         if (!strcmp(cmd, "tfo"))
                 return do_tfo(a1, a2, argc > 4 ? argv[4] : "");
+        if (!strcmp(cmd, "connect-unix") || !strcmp(cmd, "connect-abstract")) {
+                struct sockaddr_un un = { .sun_family = AF_UNIX };
+                socklen_t ul;
+                int abstract = cmd[8] == 'a';
+                if (strlen(a1) + 2 > sizeof(un.sun_path))
+                        return fail("path");
+                strcpy(un.sun_path + abstract, a1);
+                ul = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + abstract + strlen(a1) + !abstract);
+                int s = socket(AF_UNIX, SOCK_STREAM, 0);
+                if (s < 0)
+                        return fail("socket");
+                return connect(s, (struct sockaddr *)&un, ul) < 0 ? fail("connect") : ok("connected");
+        }
         if (!strcmp(cmd, "listen"))
                 return do_listen(a1);
         if (!strcmp(cmd, "socket-raw"))
