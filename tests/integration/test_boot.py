@@ -132,6 +132,15 @@ def test_provision_record_and_openssl_chain(factory, tmp_path):
     assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == rec["ueid"]
     assert rec["device_ca"] == (factory["mfg"] / "device-ca.pem").read_text()
 
+    # The DeviceID certificate is a CA (the DeviceID key signs the Alias
+    # certificate), so the CAs above it must allow it.
+    for name, need in (("device-ca.pem", 1), ("root-ca.pem", 2)):
+        c = x509.load_pem_x509_certificate((factory["mfg"] / name).read_bytes())
+        plen = c.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
+        assert plen is None or plen >= need, (
+            f"'rampart keys mfg-init' writes {name} with path length {plen}; the DICE chain "
+            f"root -> device CA -> DeviceID (CA) -> Alias needs >= {need}")
+
     install(dev, "a", factory["pkgs"]["v1"])
     out = tmp_path / "chain"
     out.mkdir()
