@@ -918,7 +918,7 @@ void srv_dispatch(struct srv *s, struct srv_req *r)
 
         double secs = (double)(store_clock_ns() - t0) / 1e9;
         srv_metrics_request(&s->metrics, r->route ? r->route_idx : s->n_routes, r->status, secs);
-        rp_info("server", "req method=%s route=%s path=%s status=%d dur_ms=%.3f tenant=%s token=%s peer=%s",
+        srv_reqlog(s, "req method=%s route=%s path=%s status=%d dur_ms=%.3f tenant=%s token=%s peer=%s",
                 r->method, r->route ? r->route->name : "-", r->path[0] ? r->path : "-", r->status,
                 secs * 1000, r->tenant[0] ? r->tenant : "-", r->token_id[0] ? r->token_id : "-",
                 r->peer);

@@ -17,7 +17,9 @@
 #include <event2/listener.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,54 @@ bool srv_rate_allow(struct srv *s, const char *peer, unsigned *ret_retry_after)
         *ret_retry_after = secs ? secs : 1;
         s->metrics.rate_limited++;
         return false;
+}
+
+/* ---- request log ---- */
+
+void srv_reqlog_flush(struct srv *s)
+{
+        if (s->loglen) {
+                (void)!rp_write_all(STDERR_FILENO, s->logbuf, s->loglen);
+                s->loglen = 0;
+        }
+}
+
+static void reqlog_timer(evutil_socket_t fd, short what, void *arg)
+{
+        srv_reqlog_flush(arg);
+}
+
+void srv_reqlog(struct srv *s, const char *fmt, ...)
+{
+        if (!s->log_requests || !s->logbuf)
+                return;
+        if (s->loglen > SRV_LOGBUF - 1024)
+                srv_reqlog_flush(s);
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        size_t room = SRV_LOGBUF - s->loglen;
+        int n = snprintf(s->logbuf + s->loglen, room,
+                         "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ info server: ", tm.tm_year + 1900,
+                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                         ts.tv_nsec / 1000000);
+        if (n < 0 || (size_t)n >= room)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        int m = vsnprintf(s->logbuf + s->loglen + n, room - (size_t)n - 1, fmt, ap);
+        va_end(ap);
+        if (m < 0)
+                return;
+        size_t len = (size_t)n + ((size_t)m < room - (size_t)n - 1 ? (size_t)m : room - (size_t)n - 2);
+        bool was_empty = s->loglen == 0;
+        s->logbuf[s->loglen + len] = '\n';
+        s->loglen += len + 1;
+        if (was_empty && s->log_timer) {
+                struct timeval tv = {0, SRV_LOG_FLUSH_MS * 1000};
+                evtimer_add(s->log_timer, &tv);
+        }
 }
 
 /* ---- connections ---- */
@@ -261,6 +311,7 @@ static void start_drain(struct srv *s)
         if (s->draining)
                 return;
         s->draining = true;
+        srv_reqlog_flush(s);
         rp_info("server", "shutting down: no new connections, finishing %u open", s->n_conns);
         for (size_t i = 0; i < s->n_bound; i++)
                 evhttp_del_accept_socket(s->http, s->bound[i]);
@@ -477,9 +528,24 @@ int srv_new(const struct srv_config *cfg, struct srv **ret, char **ret_bootstrap
         if ((r = bootstrap(s, ret_bootstrap_token, err)) < 0)
                 return r;
 
-        /* Event loop and HTTP. */
-        s->base = event_base_new();
-        s->http = s->base ? evhttp_new(s->base) : NULL;
+        /* Request log. */
+        const char *lvl = getenv("RP_LOG_LEVEL");
+        s->log_requests = !lvl || !strcmp(lvl, "info") || !strcmp(lvl, "debug");
+        s->logbuf = malloc(SRV_LOGBUF);
+        if (!s->logbuf)
+                return rp_err_set(err, -ENOMEM, "out of memory");
+
+        /* Event loop and HTTP. The epoll changelist folds the add/remove
+         * pairs of write interest that every reply causes into nothing. */
+        struct event_config *ec = event_config_new();
+        if (ec) {
+                event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+                s->base = event_base_new_with_config(ec);
+                event_config_free(ec);
+        }
+        if (s->base)
+                s->log_timer = evtimer_new(s->base, reqlog_timer, s);
+        s->http = s->base && s->log_timer ? evhttp_new(s->base) : NULL;
         if (!s->http)
                 return rp_err_set(err, -ENOMEM, "creating the event loop");
         evhttp_set_bevcb(s->http, on_new_conn, s);
@@ -502,6 +568,11 @@ int srv_new(const struct srv_config *cfg, struct srv **ret, char **ret_bootstrap
                 if (!b)
                         return rp_err_set(err, -EADDRNOTAVAIL, "cannot listen on '%s': %s",
                                           s->cfg.listen[i], strerror(errno));
+                /* Accepted sockets inherit TCP_NODELAY on Linux: replies are
+                 * written as separate TLS records, which Nagle would hold
+                 * back for a delayed ACK. */
+                int one = 1;
+                setsockopt(evhttp_bound_socket_get_fd(b), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
                 s->bound[s->n_bound++] = b;
         }
         s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
@@ -537,6 +608,10 @@ void srv_free(struct srv *s)
         }
         if (s->drain_timer)
                 event_free(s->drain_timer);
+        if (s->log_timer)
+                event_free(s->log_timer);
+        srv_reqlog_flush(s);
+        free(s->logbuf);
         if (s->sig_term)
                 event_free(s->sig_term);
         if (s->sig_int)

@@ -67,7 +67,15 @@ struct srv {
         struct srv_conn *conns;         /* list of open connections */
         unsigned n_conns;
         struct srv_rate_slot *rate;     /* SRV_RATE_SLOTS */
+        /* request log lines, written in batches (see srv_reqlog) */
+        char *logbuf;
+        size_t loglen;
+        bool log_requests;
+        struct event *log_timer;
 };
+
+#define SRV_LOGBUF 65536
+#define SRV_LOG_FLUSH_MS 100
 
 struct srv_req_param {
         const char *name;               /* points into the pattern: "{name}" without braces */
@@ -109,6 +117,12 @@ struct srv_req {
 /* server.c: false when `peer` is over its rate; *ret_retry_after then
  * holds the seconds until it may retry. */
 bool srv_rate_allow(struct srv *s, const char *peer, unsigned *ret_retry_after);
+
+/* server.c: appends one request log line ("... info server: " + text)
+ * to a buffer that is written to stderr when it fills, SRV_LOG_FLUSH_MS
+ * after its first line, and at shutdown: one write for many requests. */
+void srv_reqlog(struct srv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void srv_reqlog_flush(struct srv *s);
 
 /* http.c */
 void srv_dispatch(struct srv *s, struct srv_req *r);
