@@ -27,6 +27,10 @@ static void usage(FILE *f)
                 "  --drain-timeout S       on SIGTERM, wait at most S seconds for open requests (default %d)\n"
                 "  --rate-limit R          requests per second per client address, 0 = off (default %d)\n"
                 "  --burst B               requests a client may send at once (default 2 x rate)\n"
+                "  --nonce-lifetime S      attestation nonces expire after S seconds (default 120)\n"
+                "  --device-cert-hours H   validity of issued device certificates (default 26)\n"
+                "  --test-cert-backdate H  tests only (RAMPART_TEST=1): issue device certificates\n"
+                "                          H hours in the past\n"
                 "  --print-routes          print the route table as JSON and exit\n"
                 "  -h, --help              this text\n",
                 SRV_DEFAULT_LISTEN, SRV_DEFAULT_DATA, SRV_DEFAULT_MAX_CONNS,
@@ -62,7 +66,7 @@ static int parse_double(const char *opt, const char *v, double *ret)
 int main(int argc, char **argv)
 {
         enum { O_LISTEN = 256, O_DATA, O_STORE, O_CERT, O_KEY, O_MAXC, O_RTO, O_IOTO, O_DRAIN,
-               O_RATE, O_BURST, O_ROUTES };
+               O_RATE, O_BURST, O_ROUTES, O_NONCE_LIFE, O_CERT_HOURS, O_BACKDATE };
         static const struct option opts[] = {
                 {"listen", required_argument, NULL, O_LISTEN},
                 {"data", required_argument, NULL, O_DATA},
@@ -76,6 +80,9 @@ int main(int argc, char **argv)
                 {"rate-limit", required_argument, NULL, O_RATE},
                 {"burst", required_argument, NULL, O_BURST},
                 {"print-routes", no_argument, NULL, O_ROUTES},
+                {"nonce-lifetime", required_argument, NULL, O_NONCE_LIFE},
+                {"device-cert-hours", required_argument, NULL, O_CERT_HOURS},
+                {"test-cert-backdate", required_argument, NULL, O_BACKDATE},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -119,6 +126,27 @@ int main(int argc, char **argv)
                         if (parse_double("--burst", optarg, &cfg.burst) < 0)
                                 return 2;
                         break;
+                case O_NONCE_LIFE:
+                        if (parse_uint("--nonce-lifetime", optarg, 1, 3600, &cfg.nonce_lifetime_s) < 0)
+                                return 2;
+                        break;
+                case O_CERT_HOURS:
+                        if (parse_uint("--device-cert-hours", optarg, 1, 24 * 366,
+                                       &cfg.device_cert_hours) < 0)
+                                return 2;
+                        break;
+                case O_BACKDATE: {
+                        const char *t = getenv("RAMPART_TEST");
+                        if (!t || strcmp(t, "1")) {
+                                fprintf(stderr, "rampart-server: --test-cert-backdate is for tests "
+                                                "only and needs RAMPART_TEST=1\n");
+                                return 2;
+                        }
+                        if (parse_uint("--test-cert-backdate", optarg, 1, 24 * 3650,
+                                       &cfg.test_cert_backdate_h) < 0)
+                                return 2;
+                        break;
+                }
                 case O_ROUTES:
                         return srv_routes_print(stdout) < 0 ? 1 : 0;
                 case 'h':

@@ -134,5 +134,25 @@ int srv_metrics_render(const struct srv_metrics *m, struct rp_buf *o)
                           (unsigned long long)m->rate_limited,
                           (unsigned long long)m->audit_failures) < 0)
                 return -ENOMEM;
+        if (rp_buf_printf(o, "# HELP rampart_attest_total Attestations, by result (ok or reason code).\n"
+                             "# TYPE rampart_attest_total counter\n") < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_attest; i++)
+                if (rp_buf_printf(o, "rampart_attest_total{result=\"%s\"} %llu\n", m->attest[i].result,
+                                  (unsigned long long)m->attest[i].n) < 0)
+                        return -ENOMEM;
         return 0;
+}
+
+void srv_metrics_attest(struct srv_metrics *m, const char *result)
+{
+        for (size_t i = 0; i < m->n_attest; i++)
+                if (!strcmp(m->attest[i].result, result)) {
+                        m->attest[i].n++;
+                        return;
+                }
+        if (m->n_attest < SRV_METRICS_ATTEST_RESULTS) {
+                m->attest[m->n_attest].result = result;
+                m->attest[m->n_attest++].n = 1;
+        }
 }

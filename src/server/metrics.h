@@ -9,6 +9,7 @@
 #define SRV_METRICS_BUCKETS 14
 #define SRV_METRICS_CODES 16            /* distinct status codes kept per route */
 #define SRV_METRICS_STORE_OPS 128
+#define SRV_METRICS_ATTEST_RESULTS 32   /* distinct attestation results */
 
 struct srv_histogram {
         uint64_t buckets[SRV_METRICS_BUCKETS];  /* cumulative at render time */
@@ -38,6 +39,11 @@ struct srv_metrics {
         uint64_t deadline_closed;               /* connections closed by the request deadline */
         uint64_t rate_limited;
         uint64_t audit_failures;
+        struct {
+                const char *result;             /* string constant (reason code) */
+                uint64_t n;
+        } attest[SRV_METRICS_ATTEST_RESULTS];
+        size_t n_attest;
 };
 
 int srv_metrics_init(struct srv_metrics *m, const char *const *route_names, size_t n) RP_WUR;
@@ -45,4 +51,7 @@ void srv_metrics_free(struct srv_metrics *m);
 /* route index n_routes = unmatched. */
 void srv_metrics_request(struct srv_metrics *m, size_t route, int status, double seconds);
 void srv_metrics_store(struct srv_metrics *m, const char *op, double seconds);
+/* Counts one attestation with its result ("ok" or a reason code; a string
+ * constant) as rampart_attest_total{result=...}. */
+void srv_metrics_attest(struct srv_metrics *m, const char *result);
 int srv_metrics_render(const struct srv_metrics *m, struct rp_buf *out) RP_WUR;

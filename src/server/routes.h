@@ -15,6 +15,7 @@ extern const struct srv_route_set srv_routes_products;
 extern const struct srv_route_set srv_routes_groups;
 extern const struct srv_route_set srv_routes_devices;
 extern const struct srv_route_set srv_routes_ca;
+extern const struct srv_route_set srv_routes_est;     /* EST endpoints, OS releases, attestation settings */
 
 /* NULL-terminated list used by the server at start-up. */
 extern const struct srv_route_set *const srv_route_sets[];

@@ -33,6 +33,10 @@ struct srv_config {
         unsigned drain_timeout_s;
         double rate;                            /* req/s per client; 0 = unlimited */
         double burst;                           /* bucket size; 0 = 2 * rate */
+        /* attestation (docs/attestation.md); 0 = default */
+        unsigned nonce_lifetime_s;              /* default 120 */
+        unsigned device_cert_hours;             /* default 26 */
+        unsigned test_cert_backdate_h;          /* tests: issue certificates this far in the past */
 };
 
 void srv_config_defaults(struct srv_config *c);

@@ -134,7 +134,8 @@ def test_matrix_covers_registered_routes(world):
     assert {"tenant.create", "token.create", "token.revoke", "audit.list"} <= names
     # every route is protected except the two operational ones
     public = {r["name"] for r in world["routes"] if r["auth"] == "none"}
-    assert public == {"ops.healthz", "ops.metrics"}
+    # ... and the public EST endpoints (docs/attestation.md)
+    assert public == {"ops.healthz", "ops.metrics", "est.nonce", "est.simpleenroll", "est.cacerts"}
 
 
 def test_no_and_bad_credentials(world):
