@@ -49,7 +49,14 @@ int boot_verify_os(int fd, struct cr_key *const *keys, size_t n_keys, uint64_t f
 /* Factory/update install: verifies `pkg` like boot would, then marks the
  * slot unbootable, copies the package into it, and makes it the preferred
  * slot (trial with `trial_attempts` boots, or confirmed when 0). Each step
- * is crash-safe, so a power loss leaves the old state or a verified slot. */
+ * is crash-safe, so a power loss leaves the old state or a verified slot.
+ * A refused package changes nothing. */
 int boot_slot_install(struct rot *rot, const char *dir, int slot, const char *pkg,
                       unsigned trial_attempts, struct img_meta *ret_meta,
                       struct rp_err *err) RP_WUR;
+/* The same from a descriptor (read from offset 0; the monitor gets it from
+ * the normal world). What lands in the slot is verified again before the
+ * slot is activated, since the sender may still write the source. */
+int boot_slot_install_fd(struct rot *rot, const char *dir, int slot, int fd,
+                         unsigned trial_attempts, struct img_meta *ret_meta,
+                         struct rp_err *err) RP_WUR;

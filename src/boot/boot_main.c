@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,6 +47,7 @@ struct opts {
 
 struct confirm_ctx {
         struct rot *rot;
+        const char *dir;
         int slot;
 };
 
@@ -64,6 +67,28 @@ static int confirm_slot(void *userdata, struct rp_err *err)
         if (r == 0)
                 boot_event(cc->rot, st.bootcount, "confirm slot=%c", slot_letter(cc->slot));
         return r;
+}
+
+/* install-os from the monitor: always into the slot that is not running,
+ * always as a trial that the new OS must confirm. */
+static int install_other(void *userdata, int fd, unsigned attempts, char ret_slot[2],
+                         char ret_version[65], uint32_t *ret_svn, struct rp_err *err)
+{
+        struct confirm_ctx *cc = userdata;
+        struct img_meta meta;
+        struct stat st;
+        int other = 1 - cc->slot, r;
+
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return rp_err_set(err, -EINVAL, "the package descriptor is not a regular file");
+        r = boot_slot_install_fd(cc->rot, cc->dir, other, fd, attempts, &meta, err);
+        if (r < 0)
+                return r;
+        ret_slot[0] = slot_letter(other);
+        ret_slot[1] = 0;
+        snprintf(ret_version, 65, "%s", meta.version);
+        *ret_svn = meta.svn;
+        return 0;
 }
 
 static int load_cert(const char *dir, const char *name, struct cr_cert **ret, struct rp_err *err)
@@ -220,8 +245,10 @@ static int boot_once(const struct opts *o, struct rot *rot, struct mon_ctx *ctx,
         memcpy(ctx->fwid, v->image_digest, CR_SHA256_LEN);
         ctx->rot = rot;
         cc->rot = rot;
+        cc->dir = o->dir;
         cc->slot = slot;
         ctx->confirm = confirm_slot;
+        ctx->install = install_other;
         ctx->userdata = cc;
         boot_event(rot, st.bootcount, "boot slot=%c os=%s version=%s svn=%u trial=%d attempts=%u",
                    ctx->slot[0], meta.name, meta.version, ctx->svn, ctx->trial,
@@ -257,6 +284,37 @@ static void exec_normal_world(const struct opts *o, int fd, const char *slot, pi
         execvp(o->argv[0], o->argv);
         fprintf(stderr, "rampart-boot: cannot start '%s': %s\n", o->argv[0], strerror(errno));
         _exit(127);
+}
+
+/* Receives one record; keeps the first descriptor passed with it (any
+ * others are closed). */
+static ssize_t recv_record(int sock, uint8_t *buf, int *ret_fd)
+{
+        union {
+                struct cmsghdr h;
+                char b[CMSG_SPACE(4 * sizeof(int))];
+        } cm;
+        struct iovec iov = {buf, MON_MAX_MSG};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+                            .msg_controllen = sizeof(cm.b)};
+        ssize_t n = recvmsg(sock, &mh, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+        *ret_fd = -1;
+        if (n < 0)
+                return n;
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+                if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+                        continue;
+                for (size_t i = 0; i < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+                        if (*ret_fd < 0)
+                                *ret_fd = fd;
+                        else
+                                close(fd);
+                }
+        }
+        return n;
 }
 
 static long now_ms(void)
@@ -322,14 +380,19 @@ static int run_normal_world(const struct opts *o, struct mon_ctx *ctx, int *ret_
                         break;
                 }
                 if (sock_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-                        ssize_t len = recv(sv[0], buf, MON_MAX_MSG, MSG_TRUNC | MSG_DONTWAIT);
+                        int passed;
+                        ssize_t len = recv_record(sv[0], buf, &passed);
                         if (len < 0 && (errno == EINTR || errno == EAGAIN))
                                 continue;
                         if (len <= 0) {
+                                if (passed >= 0)
+                                        close(passed);
                                 sock_open = false;      /* peer closed its end */
                                 continue;
                         }
-                        mon_handle(ctx, buf, (size_t)len, out);
+                        mon_handle(ctx, buf, (size_t)len, passed, out);
+                        if (passed >= 0)
+                                close(passed);
                         if (send(sv[0], out->buf, out->len, MSG_NOSIGNAL) < 0)
                                 sock_open = false;
                         if (ctx->reboot_requested && kill_stage == 0) {

@@ -46,45 +46,53 @@ static int copy_durable(int in, const char *dest, struct rp_err *err)
         return rp_rename_durable(tmp, dest, err);
 }
 
-int boot_slot_install(struct rot *rot, const char *dir, int slot, const char *pkg,
-                      unsigned trial_attempts, struct img_meta *ret_meta, struct rp_err *err)
+/* Verifies the package on fd (from offset 0) like boot would. */
+static int verify_fd(struct rot *rot, int fd, struct img_verified *v, struct img_meta *meta,
+                     struct rp_err *err)
+{
+        struct cr_key *keys[ROT_MAX_PLATFORM_KEYS];
+        struct rot_fuses f;
+        uint64_t floor;
+        int r, n;
+
+        r = rot_fuses_read(rot, &f, err);
+        if (r == 0 && f.lifecycle == ROT_LC_BLANK)
+                r = rp_err_set(err, -ENODEV, "the device is blank: provision it first");
+        if (r == 0)
+                r = rot_counter_read(rot, BOOT_OS_COUNTER, &floor, err);
+        if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
+                r = rp_err_set(err, -errno, "cannot rewind the package: %s", strerror(errno));
+        if (r < 0)
+                return r;
+        n = boot_platform_keys(&f, keys, err);
+        if (n < 0)
+                return n;
+        r = boot_verify_os(fd, keys, (size_t)n, floor, v, meta, err);
+        boot_keys_free(keys);
+        return r;
+}
+
+int boot_slot_install_fd(struct rot *rot, const char *dir, int slot, int fd,
+                         unsigned trial_attempts, struct img_meta *ret_meta, struct rp_err *err)
 {
         _cleanup_free_ struct img_verified *v = malloc(sizeof(*v));
         _cleanup_free_ char *path = boot_slot_path(dir, slot), *slots = NULL;
-        _cleanup_close_ int fd = -1;
-        struct cr_key *keys[ROT_MAX_PLATFORM_KEYS];
-        struct rot_fuses f;
+        _cleanup_close_ int copy = -1;
         struct slotstate st;
-        struct img_meta meta;
-        uint64_t floor;
-        int r, n;
+        struct img_meta meta, again;
+        int r;
 
         if (!v || !path || asprintf(&slots, "%s/slots", dir) < 0)
                 return rp_err_set(err, -ENOMEM, "out of memory");
         if (trial_attempts > SLOT_MAX_ATTEMPTS)
                 return rp_err_set(err, -EINVAL, "trial attempts %u is over the limit of %d",
                                   trial_attempts, SLOT_MAX_ATTEMPTS);
-        r = rot_fuses_read(rot, &f, err);
+        r = verify_fd(rot, fd, v, &meta, err);
         if (r < 0)
-                return r;
-        if (f.lifecycle == ROT_LC_BLANK)
-                return rp_err_set(err, -ENODEV, "device '%s' is blank: provision it first", dir);
+                return rp_err_prefix(err, "the package cannot be installed");
         r = boot_state_load(rot, &st, err);
         if (r < 0)
                 return r;
-        r = rot_counter_read(rot, BOOT_OS_COUNTER, &floor, err);
-        if (r < 0)
-                return r;
-        fd = open(pkg, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return rp_err_set(err, -errno, "cannot open '%s': %s", pkg, strerror(errno));
-        n = boot_platform_keys(&f, keys, err);
-        if (n < 0)
-                return n;
-        r = boot_verify_os(fd, keys, (size_t)n, floor, v, &meta, err);
-        boot_keys_free(keys);
-        if (r < 0)
-                return rp_err_prefix(err, "'%s' cannot be installed", pkg);
         r = rp_mkdir_p(slots, 0700);
         if (r < 0)
                 return rp_err_set(err, r, "cannot create '%s': %s", slots, strerror(-r));
@@ -95,11 +103,20 @@ int boot_slot_install(struct rot *rot, const char *dir, int slot, const char *pk
                 if (r < 0)
                         return r;
         }
-        /* 2: the verified bytes (the same descriptor, rewound) */
+        /* 2: the bytes, then 3: verify what landed in the slot (the source
+         * may be a descriptor someone else can still write) */
         r = copy_durable(fd, path, err);
         if (r < 0)
                 return r;
-        /* 3: preferred, as a trial or confirmed */
+        copy = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (copy < 0)
+                return rp_err_set(err, -errno, "cannot reopen '%s': %s", path, strerror(errno));
+        r = verify_fd(rot, copy, v, &again, err);
+        if (r == 0 && memcmp(again.image_digest, meta.image_digest, CR_SHA256_LEN) != 0)
+                r = rp_err_set(err, -EBADMSG, "the package changed while it was installed");
+        if (r < 0)
+                return rp_err_prefix(err, "slot %c left unbootable", slot_letter(slot));
+        /* 4: preferred, as a trial or confirmed */
         slotstate_prefer(&st, slot);
         st.slot[slot].trial = trial_attempts > 0;
         st.slot[slot].attempts = (uint8_t)trial_attempts;
@@ -110,5 +127,19 @@ int boot_slot_install(struct rot *rot, const char *dir, int slot, const char *pk
                    slot_letter(slot), meta.name, meta.version, meta.svn, trial_attempts);
         if (ret_meta)
                 *ret_meta = meta;
+        return 0;
+}
+
+int boot_slot_install(struct rot *rot, const char *dir, int slot, const char *pkg,
+                      unsigned trial_attempts, struct img_meta *ret_meta, struct rp_err *err)
+{
+        _cleanup_close_ int fd = open(pkg, O_RDONLY | O_CLOEXEC);
+        int r;
+
+        if (fd < 0)
+                return rp_err_set(err, -errno, "cannot open '%s': %s", pkg, strerror(errno));
+        r = boot_slot_install_fd(rot, dir, slot, fd, trial_attempts, ret_meta, err);
+        if (r < 0)
+                return rp_err_prefix(err, "'%s'", pkg);
         return 0;
 }

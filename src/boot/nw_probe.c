@@ -6,6 +6,7 @@
  *   info | chain-pem OUTDIR | chain-der OUTDIR | attest NONCEHEX [HANDLE|last]
  *   [SUBMOD=DIGESTHEX ...] | tls-key [CN] | tls-sign HANDLE|last DIGESTHEX |
  *   tls-destroy HANDLE|last | counter NAME | advance NAME VALUE | confirm |
+ *   install PKG ATTEMPTS |
  *   reboot | reboot-stay | raw HEX | oversize N | open PATH | pid | sleep S |
  *   exit CODE
  *
@@ -219,6 +220,18 @@ static int run(int argc, char **argv, int *exit_code)
                 printf("open %s: %s\n", argv[1], fd >= 0 ? "readable" : strerror(errno));
                 if (fd >= 0)
                         close(fd);
+        } else if (!strcmp(cmd, "install") && argc > 2) {
+                char slot[2];
+                int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+                used = 3;
+                if (fd < 0) {
+                        printf("error install: cannot open '%s': %s\n", argv[1], strerror(errno));
+                        return used;
+                }
+                r = mon_install_os(&client, fd, (unsigned)atoi(argv[2]), slot, &err);
+                close(fd);
+                if (r == 0)
+                        printf("install slot=%s\n", slot);
         } else if (!strcmp(cmd, "pid")) {
                 printf("pid %d\n", (int)getpid());
         } else if (!strcmp(cmd, "sleep") && argc > 1) {

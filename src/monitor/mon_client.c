@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 static struct mon_enc *enc_new(uint8_t type)
 {
@@ -30,13 +31,36 @@ int mon_client_from_env(struct mon_client *c, struct rp_err *err)
         return 0;
 }
 
-int mon_call_raw(struct mon_client *c, const void *req, size_t len, struct rp_err *err)
+/* Sends one record, with `pass_fd` attached as SCM_RIGHTS when >= 0. */
+static ssize_t send_record(int sock, const void *req, size_t len, int pass_fd)
+{
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } cm;
+        struct iovec iov = {(void *)req, len};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+        if (pass_fd >= 0) {
+                memset(&cm, 0, sizeof(cm));
+                mh.msg_control = cm.buf;
+                mh.msg_controllen = sizeof(cm.buf);
+                cm.h.cmsg_level = SOL_SOCKET;
+                cm.h.cmsg_type = SCM_RIGHTS;
+                cm.h.cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(&cm.h), &pass_fd, sizeof(int));
+        }
+        return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+static int call_fd(struct mon_client *c, const void *req, size_t len, int pass_fd,
+                   struct rp_err *err)
 {
         ssize_t n;
         int r;
 
         do
-                n = send(c->fd, req, len, MSG_NOSIGNAL);
+                n = send_record(c->fd, req, len, pass_fd);
         while (n < 0 && errno == EINTR);
         if (n < 0)
                 return rp_err_set(err, -errno, "cannot send to the monitor: %s", strerror(errno));
@@ -63,6 +87,11 @@ int mon_call_raw(struct mon_client *c, const void *req, size_t len, struct rp_er
                                   msg);
         }
         return 0;
+}
+
+int mon_call_raw(struct mon_client *c, const void *req, size_t len, struct rp_err *err)
+{
+        return call_fd(c, req, len, -1, err);
 }
 
 int mon_call(struct mon_client *c, const struct mon_enc *req, struct rp_err *err)
@@ -285,4 +314,24 @@ int mon_confirm(struct mon_client *c, struct rp_err *err)
 int mon_reboot(struct mon_client *c, struct rp_err *err)
 {
         return call(c, enc_new(MON_REBOOT), err);
+}
+
+int mon_install_os(struct mon_client *c, int fd, unsigned attempts, char ret_slot[2],
+                   struct rp_err *err)
+{
+        struct mon_enc *e = enc_new(MON_INSTALL_OS);
+        int r;
+
+        if (!e)
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        mon_put_u8(e, MON_T_TRIAL, (uint8_t)attempts);
+        r = mon_enc_finish(e);
+        if (r == 0)
+                r = call_fd(c, e->buf, e->len, fd, err);
+        free(e);
+        if (r < 0)
+                return r;
+        if (mon_get_str(&c->reply, MON_T_SLOT, ret_slot, 2) < 0)
+                return rp_err_set(err, -EBADMSG, "install-os reply lacks the slot");
+        return 0;
 }

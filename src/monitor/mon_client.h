@@ -64,3 +64,8 @@ int mon_counter_advance(struct mon_client *c, const char *name, uint64_t value, 
                         struct rp_err *err) RP_WUR;
 int mon_confirm(struct mon_client *c, struct rp_err *err) RP_WUR;
 int mon_reboot(struct mon_client *c, struct rp_err *err) RP_WUR;
+/* Hands the OS package open on `fd` to the monitor, which verifies it and
+ * installs it into the slot that is not running, as a trial with `attempts`
+ * boots; ret_slot gets that slot's letter. */
+int mon_install_os(struct mon_client *c, int fd, unsigned attempts, char ret_slot[2],
+                   struct rp_err *err) RP_WUR;

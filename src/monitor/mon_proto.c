@@ -52,7 +52,7 @@ int mon_decode(const uint8_t *buf, size_t len, struct mon_msg *ret, struct rp_er
 }
 
 /* ---- request rules ---- */
-enum { CH_ANY, CH_NAME, CH_COUNTER, CH_PRINT, CH_SUBMOD, CH_FORMAT };
+enum { CH_ANY, CH_NAME, CH_COUNTER, CH_PRINT, CH_SUBMOD, CH_FORMAT, CH_TRIAL };
 
 struct rule {
         uint8_t tag, min, max;
@@ -72,6 +72,7 @@ static const struct rule r_sign[] = {
         {MON_T_HANDLE, 1, 1, 4, 4, CH_ANY}, {MON_T_DIGEST, 1, 1, 32, 32, CH_ANY}, {0}};
 static const struct rule r_handle[] = {{MON_T_HANDLE, 1, 1, 4, 4, CH_ANY}, {0}};
 static const struct rule r_counter[] = {{MON_T_NAME, 1, 1, 1, 31, CH_COUNTER}, {0}};
+static const struct rule r_install[] = {{MON_T_TRIAL, 1, 1, 1, 1, CH_TRIAL}, {0}};
 static const struct rule r_advance[] = {
         {MON_T_NAME, 1, 1, 1, 31, CH_COUNTER}, {MON_T_VALUE, 1, 1, 8, 8, CH_ANY}, {0}};
 
@@ -88,6 +89,7 @@ static const struct rule *rules_for(uint8_t type)
         case MON_COUNTER_ADVANCE: return r_advance;
         case MON_CONFIRM: return r_none;
         case MON_REBOOT: return r_none;
+        case MON_INSTALL_OS: return r_install;
         }
         return NULL;
 }
@@ -110,6 +112,10 @@ static int check_chars(const struct mon_field *f, uint8_t chars, struct rp_err *
                 if (v[0] > 1)
                         return rp_err_set(err, -EBADMSG, "format %u is not 0 (DER) or 1 (PEM)",
                                           v[0]);
+                return 0;
+        case CH_TRIAL:
+                if (v[0] < 1 || v[0] > 15)
+                        return rp_err_set(err, -EBADMSG, "trial attempts %u is not 1..15", v[0]);
                 return 0;
         case CH_SUBMOD:
                 start = 32;
@@ -270,6 +276,7 @@ const char *mon_type_name(uint8_t type)
                 [MON_TLS_SIGN] = "tls-sign", [MON_TLS_KEY_DESTROY] = "tls-key-destroy",
                 [MON_COUNTER_READ] = "counter-read", [MON_COUNTER_ADVANCE] = "counter-advance",
                 [MON_CONFIRM] = "confirm", [MON_REBOOT] = "reboot",
+                [MON_INSTALL_OS] = "install-os",
         };
         type &= (uint8_t)~MON_REPLY;
         return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";

@@ -34,6 +34,7 @@ enum mon_type {
         MON_COUNTER_ADVANCE = 8,
         MON_CONFIRM = 9,
         MON_REBOOT = 10,
+        MON_INSTALL_OS = 11,    /* the package arrives as an SCM_RIGHTS descriptor */
 };
 
 enum mon_status {
@@ -66,7 +67,7 @@ enum mon_tag {
         MON_T_BOOTCOUNT = 21,   /* u64 */
         MON_T_DEBUG = 22,       /* u8 */
         MON_T_LIFECYCLE = 23,   /* "provisioned" | "locked" */
-        MON_T_TRIAL = 24,       /* u8 */
+        MON_T_TRIAL = 24,       /* u8; in install-os: trial boot attempts 1..15 */
         MON_T_FWID = 25,        /* 32 bytes */
         MON_T_CERT_DEVICEID = 32,
         MON_T_CERT_ALIAS = 33,

@@ -249,7 +249,7 @@ static int do_counter(struct mon_ctx *c, const struct mon_msg *m, struct mon_enc
         return 0;
 }
 
-void mon_handle(struct mon_ctx *c, const uint8_t *req, size_t len, struct mon_enc *out)
+void mon_handle(struct mon_ctx *c, const uint8_t *req, size_t len, int fd, struct mon_enc *out)
 {
         struct mon_msg m;
         struct rp_err err = {0};
@@ -324,6 +324,26 @@ void mon_handle(struct mon_ctx *c, const uint8_t *req, size_t len, struct mon_en
         case MON_REBOOT:
                 c->reboot_requested = true;
                 break;
+        case MON_INSTALL_OS: {
+                char slot[2], version[65];
+                uint32_t svn;
+                if (fd < 0)
+                        r = rp_err_set(&err, -EBADF, "install-os needs the package as a "
+                                       "descriptor (SCM_RIGHTS)");
+                else if (!c->install)
+                        r = rp_err_set(&err, -ENOTSUP, "this boot cannot install images");
+                else
+                        r = c->install(c->userdata, fd, mon_get(&m, MON_T_TRIAL)->val[0], slot,
+                                       version, &svn, &err);
+                if (r < 0) {
+                        status = r == -EBADF ? MON_E_MALFORMED : MON_E_REFUSED;
+                        break;
+                }
+                mon_put_str(out, MON_T_SLOT, slot);
+                mon_put_str(out, MON_T_OS_VERSION, version);
+                mon_put_u64(out, MON_T_SVN, svn);
+                break;
+        }
         }
         if (r < 0) {
                 reply_error(out, m.type, status, err.msg[0] ? err.msg : "request failed");

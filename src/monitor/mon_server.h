@@ -36,6 +36,10 @@ struct mon_ctx {
         /* anti-rollback counters and slot confirmation live in boot */
         struct rot *rot;
         int (*confirm)(void *userdata, struct rp_err *err);
+        /* installs the OS package on `fd` into the slot not running, as a
+         * trial; fills the slot letter, version and SVN installed */
+        int (*install)(void *userdata, int fd, unsigned attempts, char ret_slot[2],
+                       char ret_version[65], uint32_t *ret_svn, struct rp_err *err);
         void *userdata;
         /* set by a reboot request; the boot stage acts on it */
         bool reboot_requested;
@@ -43,7 +47,8 @@ struct mon_ctx {
 
 /* Handles one received record of `len` bytes (len may exceed MON_MAX_MSG
  * when the transport saw a truncated record: a too-large error is sent).
- * The reply is left in `out` (finished, ready to send). */
-void mon_handle(struct mon_ctx *c, const uint8_t *req, size_t len, struct mon_enc *out);
+ * `fd` is a descriptor that came with the record (-1 if none); it stays
+ * the caller's to close. The reply is left in `out` (finished). */
+void mon_handle(struct mon_ctx *c, const uint8_t *req, size_t len, int fd, struct mon_enc *out);
 /* Frees every key and certificate of the context. */
 void mon_ctx_clear(struct mon_ctx *c);

@@ -386,6 +386,43 @@ def test_trial_slot_confirmed_stays(factory, device):
     assert "confirm slot=b" in events(device)
 
 
+def test_install_os_through_the_monitor(factory, device):
+    p = boot(device, "install", factory["pkgs"]["v2"], "2", "install", factory["pkgs"]["stranger"],
+             "2", "install", factory["pkgs"]["app"], "2", "install", "/dev/null", "2",
+             "install", factory["pkgs"]["v2"], "0", "info")
+    out = p.stdout
+    assert "install slot=b" in out               # never the running slot
+    assert re.search(r"error install: .*\(refused\): .*cannot be installed", out)
+    assert re.search(r"error install: .*not 'os'", out)
+    assert re.search(r"error install: .*not a regular file", out)
+    assert re.search(r"error install: .*\(malformed\): trial attempts 0", out)
+    assert infos(out)[0]["slot"] == "a"
+    i = infos(boot(device, "info", "confirm").stdout)[0]
+    assert (i["slot"], i["version"], i["trial"]) == ("b", "2.0.0", "1")
+    i = infos(boot(device, "info").stdout)[0]
+    assert (i["slot"], i["trial"]) == ("b", "0")
+    # from b, an install goes to a
+    assert "install slot=a" in boot(device, "install", factory["pkgs"]["v2"], "1").stdout
+
+
+def test_unprivileged_normal_world_installs_by_descriptor(factory, device):
+    """The normal world cannot write the slots, but can hand over a package
+    it can read; rampart-boot verifies it before anything changes."""
+    import tempfile
+    share = pathlib.Path(tempfile.mkdtemp(prefix="rp-share-"))
+    try:
+        share.chmod(0o755)
+        pkg = share / "v2.pkg"
+        shutil.copyfile(factory["pkgs"]["v2"], pkg)
+        pkg.chmod(0o644)
+        p = boot(device, "open", device / "slots/a.pkg", "install", pkg, "3", user="nobody")
+        assert "Permission denied" in p.stdout and "install slot=b" in p.stdout, p.stdout
+        i = infos(boot(device, "info").stdout)[0]
+        assert (i["slot"], i["version"], i["trial"]) == ("b", "2.0.0", "1")
+    finally:
+        shutil.rmtree(share)
+
+
 # ---- power loss at every state-changing step ----
 
 BOOT_FAULTS = ["boot-commit", "boot-event", "write-before-fsync", "rename-before-dirsync",
@@ -428,6 +465,15 @@ def test_power_loss_in_monitor_requests(factory, device, point):
     assert p.returncode in (-9, 137), (point, p.returncode, p.stderr)
     i = assert_boots_verified(device, {"2.0.0"})
     assert i["slot"] == "b"
+
+
+@pytest.mark.parametrize("point", ["install-invalidate", "install-copy", "install-activate"])
+def test_power_loss_during_monitor_install(factory, device, point):
+    install(device, "b", factory["pkgs"]["v1"])
+    p = boot(device, "install", factory["pkgs"]["v2"], "2", env={"RP_FAULT": point},
+             check=False)
+    assert p.returncode in (-9, 137), (point, p.returncode, p.stderr)
+    assert_boots_verified(device, {"1.0.0", "2.0.0"})
 
 
 @pytest.mark.parametrize("point", INSTALL_FAULTS)

@@ -268,7 +268,7 @@ static void call(struct fx *f, struct mon_enc *req, struct mon_enc *out, struct 
         struct rp_err err = {0};
         uint8_t s[32];
         assert_int_equal(mon_enc_finish(req), 0);
-        mon_handle(&f->ctx, req->buf, req->len, out);
+        mon_handle(&f->ctx, req->buf, req->len, -1, out);
         assert_int_equal(mon_decode(out->buf, out->len, reply, &err), 0);
         assert_int_equal(reply->type, req->buf[2] | MON_REPLY);
         scalar_of(f->ctx.alias, s);
@@ -502,20 +502,38 @@ static void test_hostile_requests(void **state)
         static const uint8_t badlen[] = {0x52, 0x4d, 1, 0, 0, 0, 0, 9};
         static const uint8_t tiny[] = {0x52};
 
-        mon_handle(&f->ctx, unknown, sizeof(unknown), &out);
+        mon_handle(&f->ctx, unknown, sizeof(unknown), -1, &out);
         assert_int_equal(mon_decode(out.buf, out.len, &rep, &err), 0);
         assert_int_equal(rep.status, MON_E_UNKNOWN_TYPE);
         assert_non_null(mon_get(&rep, MON_T_ERROR));
-        mon_handle(&f->ctx, badlen, sizeof(badlen), &out);
+        mon_handle(&f->ctx, badlen, sizeof(badlen), -1, &out);
         assert_int_equal(mon_decode(out.buf, out.len, &rep, &err), 0);
         assert_int_equal(rep.status, MON_E_MALFORMED);
-        mon_handle(&f->ctx, tiny, sizeof(tiny), &out);
+        mon_handle(&f->ctx, tiny, sizeof(tiny), -1, &out);
         assert_int_equal(mon_decode(out.buf, out.len, &rep, &err), 0);
         assert_int_equal(rep.status, MON_E_MALFORMED);
         memcpy(big, unknown, 8);
-        mon_handle(&f->ctx, big, sizeof(big), &out);
+        mon_handle(&f->ctx, big, sizeof(big), -1, &out);
         assert_int_equal(mon_decode(out.buf, out.len, &rep, &err), 0);
         assert_int_equal(rep.status, MON_E_TOO_LARGE);
+        /* install-os: the package must come as a descriptor, with 1..15
+         * trial attempts, and this context cannot install at all */
+        static struct mon_enc inst;
+        mon_enc_init(&inst, MON_INSTALL_OS, 0);
+        mon_put_u8(&inst, MON_T_TRIAL, 2);
+        assert_int_equal(mon_enc_finish(&inst), 0);
+        mon_handle(&f->ctx, inst.buf, inst.len, -1, &out);
+        assert_int_equal(mon_decode(out.buf, out.len, &rep, &err), 0);
+        assert_int_equal(rep.status, MON_E_MALFORMED);
+        mon_handle(&f->ctx, inst.buf, inst.len, 0, &out);
+        assert_int_equal(mon_decode(out.buf, out.len, &rep, &err), 0);
+        assert_int_equal(rep.status, MON_E_REFUSED);
+        mon_enc_init(&inst, MON_INSTALL_OS, 0);
+        mon_put_u8(&inst, MON_T_TRIAL, 0);
+        assert_int_equal(mon_enc_finish(&inst), 0);
+        mon_handle(&f->ctx, inst.buf, inst.len, 0, &out);
+        assert_int_equal(mon_decode(out.buf, out.len, &rep, &err), 0);
+        assert_int_equal(rep.status, MON_E_MALFORMED);
         /* and a good request still works afterwards */
         static struct mon_enc req;
         mon_enc_init(&req, MON_BOOT_INFO, 0);
