@@ -64,10 +64,9 @@ static void mfr_create(struct srv_req *r)
         if (cr_chain_verify(c, NULL, 0, anchor, 1, 0, &err) < 0)
                 return srv_reply_error(r, 400, "bad_request", "field 'root_pem': %s", err.msg);
 
-        struct store_manufacturer *m = calloc(1, sizeof(*m));
+        _cleanup_free_ struct store_manufacturer *m = calloc(1, sizeof(*m));
         if (!m)
                 return srv_reply_error(r, 503, "unavailable", "out of memory");
-        _cleanup_free_ struct store_manufacturer *mp = m;
         _cleanup_free_ char *cn = NULL, *canon = NULL;
         uint8_t fpr[CR_SHA256_LEN];
         time_t nb = 0, na = 0;
