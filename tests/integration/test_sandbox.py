@@ -540,10 +540,15 @@ def test_compromised_app_leaves_others_running(env, server):
                    "unshare", "--", "fill", "/data/x", "--", "fill", "/tmp/x", "--",
                    "connect", "127.0.0.2", str(server.port), "--", "kill", "-1"]
         rc, out, err = env.run(evil, "run", *attacks, opts=("--memory-mb", "48", "--pids", "24"))
-        # everything is refused; kill(-1) reaches only the attacker's own processes
-        lines = [line for line in out.splitlines() if line.startswith(("OK", "ERR"))]
-        assert len(lines) >= 10, out
-        assert [line for line in lines if line.startswith("OK")] in ([], ["OK signalled"]), out
+        # everything is refused (the memory hog may be killed before it can
+        # say so, and kill(-1), which reaches only the attacker's own
+        # processes, may take the reporting process down with it)
+        for expected in ("ERR ESRCH kill", "ERR EPERM ptrace", "ERR EAGAIN", "ERR EPERM mount",
+                         "ERR EPERM unshare", "ERR ENOSPC", "ERR EACCES connect"):
+            assert expected in out, out
+        assert out.count("ERR ESRCH kill") == 2 and out.count("ERR ENOSPC") == 2, out
+        oks = [line for line in out.splitlines() if line.startswith("OK")]
+        assert oks in ([], ["OK signalled"]), out
         assert alive(p1, pid1) and alive(p2, pid2)
         assert server.hits["127.0.0.2"] == 0
         b = env.app("victim2b", NET_CAPS(server.port))
