@@ -61,6 +61,16 @@ rm -rf rauc-content
 rauc info --keyring=rauc.pem bench.raucb >/dev/null 2>&1 ||
         { echo "image_verify: rauc info does not verify the bundle" >&2; rauc info --keyring=rauc.pem bench.raucb; exit 1; }
 
+# ...and each must really be checking: a wrong key must fail
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj "/CN=someone else" -keyout other.key -out other.pem 2>/dev/null
+"$rampart" keys generate --out other-sign.key --pub other-sign.pub >/dev/null
+if rauc info --keyring=other.pem bench.raucb >/dev/null 2>&1 ||
+        "$rampart" image verify bench.rpi --trust other-sign.pub >/dev/null 2>&1; then
+        echo "image_verify: a verifier accepted the wrong key; the comparison would be meaningless" >&2
+        exit 1
+fi
+
 # warm the page cache
 cat bench.rpi bench.raucb >/dev/null
 
