@@ -494,7 +494,9 @@ int sbx_egress_handle(struct sbx_egress *eg, int notify_fd)
 
         fmt_addr((struct sockaddr *)&ss, where, sizeof(where));
         const char *what = nr == __NR_connect ? "connect" : "bind";
-        if (nr == __NR_connect) {
+        if (type == SOCK_STREAM && proto != IPPROTO_TCP) {
+                r = -EACCES;    /* the filter admits only TCP streams */
+        } else if (nr == __NR_connect) {
                 if (type != SOCK_STREAM)
                         r = -EACCES;
                 else

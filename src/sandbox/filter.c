@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -102,13 +103,18 @@ static int build_ctx(scmp_filter_ctx ctx)
                                           cmp(0, SCMP_CMP_EQ, AF_NETLINK, 0),
                                           cmp(2, SCMP_CMP_EQ, (uint32_t)netlink_ok[i], 0))) < 0)
                         return r;
+        /* TCP and UDP only: SCTP or MPTCP streams could reach addresses
+         * other than the one connect() named */
         static const int fam[] = { AF_INET, AF_INET6 };
-        static const int typ[] = { SOCK_STREAM, SOCK_DGRAM };
-        for (size_t f = 0; f < 2; f++)
-                for (size_t t = 0; t < 2; t++)
-                        if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+        static const struct { int type, proto; } typ[] = {
+                { SOCK_STREAM, 0 }, { SOCK_STREAM, IPPROTO_TCP }, { SOCK_DGRAM, 0 }, { SOCK_DGRAM, IPPROTO_UDP },
+        };
+        for (size_t f = 0; f < ARRAY_SIZE(fam); f++)
+                for (size_t t = 0; t < ARRAY_SIZE(typ); t++)
+                        if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 3,
                                                   cmp(0, SCMP_CMP_EQ, (uint32_t)fam[f], 0),
-                                                  cmp(1, SCMP_CMP_MASKED_EQ, 0xf, (uint32_t)typ[t]))) < 0)
+                                                  cmp(1, SCMP_CMP_MASKED_EQ, 0xf, (uint32_t)typ[t].type),
+                                                  cmp(2, SCMP_CMP_EQ, (uint32_t)typ[t].proto, 0))) < 0)
                                 return r;
         /* TCP fast open would connect from inside send*(), past the egress
          * firewall, on a socket the runtime bound for a server port */

@@ -6,7 +6,8 @@
  * chroot, pivot_root, ptrace, process_vm_*, module loading, kexec, bpf,
  * perf_event_open, keyctl, userfaultfd, io_uring, open_by_handle_at, and
  * clone/clone3 with namespace flags. socket() is allowed only for AF_UNIX,
- * AF_NETLINK, and TCP/UDP over AF_INET/AF_INET6 (no raw or packet sockets);
+ * AF_NETLINK, and TCP/UDP over AF_INET/AF_INET6 (no raw or packet sockets,
+ * no SCTP or MPTCP);
  * send*() with MSG_FASTOPEN (a connect that would bypass connect()) fails.
  * connect() and bind() raise a user notification for the egress firewall
  * (egress.h). */

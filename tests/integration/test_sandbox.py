@@ -288,7 +288,7 @@ def test_udp_egress_is_refused(env, server):
     assert_denied(rc, out, ["ENETUNREACH", "EACCES", "EPERM"], "udp sendto")
 
 
-@pytest.mark.parametrize("kind", ["socket-raw", "socket-raw6", "socket-packet"])
+@pytest.mark.parametrize("kind", ["socket-raw", "socket-raw6", "socket-packet", "socket-sctp", "socket-mptcp"])
 def test_raw_and_packet_sockets_are_refused(env, kind):
     a = env.app("raw")
     rc, out, _ = env.run(a, kind)

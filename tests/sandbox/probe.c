@@ -410,6 +410,10 @@ int main(int argc, char **argv)
                 return socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) < 0 ? fail("socket") : ok("raw socket");
         if (!strcmp(cmd, "socket-raw6"))
                 return socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6) < 0 ? fail("socket") : ok("raw socket");
+        if (!strcmp(cmd, "socket-sctp"))
+                return socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP) < 0 ? fail("socket") : ok("sctp socket");
+        if (!strcmp(cmd, "socket-mptcp"))
+                return socket(AF_INET, SOCK_STREAM, 262) < 0 ? fail("socket") : ok("mptcp socket");
         if (!strcmp(cmd, "socket-packet"))
                 return socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) < 0 ? fail("socket") : ok("packet socket");
         if (!strcmp(cmd, "mount"))
