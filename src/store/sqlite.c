@@ -324,6 +324,7 @@ static const struct store_backend sq_backend = {
         .device = &sq_device_ops,
         .nonce = &sq_nonce_ops,
         .attest = &sq_attest_ops,
+        .failure = &sq_failure_ops,
 };
 
 static int sq_migrate(struct sq_store *q, struct rp_err *err)

@@ -79,3 +79,4 @@ extern const struct store_group_ops sq_group_ops;
 extern const struct store_device_ops sq_device_ops;
 extern const struct store_nonce_ops sq_nonce_ops;
 extern const struct store_attest_ops sq_attest_ops;
+extern const struct store_failure_ops sq_failure_ops;

@@ -50,6 +50,7 @@ struct store_group_ops;
 struct store_device_ops;
 struct store_nonce_ops;
 struct store_attest_ops;
+struct store_failure_ops;
 
 /* A backend: core operations plus one ops table per entity. An entity
  * module adds its pointer here and fills it in each backend's table. */
@@ -80,6 +81,7 @@ struct store_backend {
         const struct store_device_ops *device;
         const struct store_nonce_ops *nonce;    /* store/nonces.h */
         const struct store_attest_ops *attest;  /* store/attest.h */
+        const struct store_failure_ops *failure; /* store/failures.h */
 };
 
 /* Latency observer: called after every store call with the call's name
