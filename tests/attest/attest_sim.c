@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -99,8 +100,22 @@ int att_sim_boot(struct att_sim *s, const char *dir, const struct att_os *os,
                 if (r < 0)
                         goto fail;
         }
-        r = dice_alias_cert_issue(s->ctx.deviceid_cert, f->alias_by_stranger ? stranger : devkey,
-                                  s->ctx.alias, alias_id, dev_id, &tcb, &s->ctx.alias_cert, err);
+        if (f->alias_by_stranger) {
+                /* a look-alike issuer: the DeviceID's subject, another key */
+                _cleanup_(cr_cert_freep) struct cr_cert *fake = NULL;
+                char ueid[DICE_UEID_HEX_LEN + 1];
+                dice_id_hex(dev_id, ueid);
+                struct cr_cert_spec spec = {.cn = ueid, .o = "Rampart DeviceID", .ca = true,
+                                            .path_len = 0, .key_usage = CR_KU_KEY_CERT_SIGN,
+                                            .not_after = time(NULL) + 86400};
+                r = cr_cert_self_signed(stranger, &spec, &fake, err);
+                if (r == 0)
+                        r = dice_alias_cert_issue(fake, stranger, s->ctx.alias, alias_id, dev_id,
+                                                  &tcb, &s->ctx.alias_cert, err);
+        } else {
+                r = dice_alias_cert_issue(s->ctx.deviceid_cert, devkey, s->ctx.alias, alias_id,
+                                          dev_id, &tcb, &s->ctx.alias_cert, err);
+        }
         if (r < 0)
                 goto fail;
         if (f->evidence_by_stranger) {
