@@ -2,6 +2,7 @@
  *
  *   rampart-device provision DIR (--mfg-ca DIR | --ca-cert PEM --ca-key PEM)
  *                  --records FILE --platform-key PUB.pem [...] [--debug]
+ *   rampart-device record DIR --records FILE
  *   rampart-device install-os DIR --slot a|b PKG [--trial N]
  *   rampart-device info DIR
  *
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "boot/device_run.h"
 #include "dice/dice.h"
 #include "lib/cleanup.h"
 #include "lib/encode.h"
@@ -58,12 +60,16 @@ static void usage(FILE *f)
                 "      DeviceID with the device CA (CADIR as made by 'rampart keys mfg-init':\n"
                 "      device-ca.pem, device-ca.key), lock it and append its registration\n"
                 "      record (one JSON line) to FILE\n"
+                "  record DIR --records FILE\n"
+                "      append the registration record of a locked device again (a station\n"
+                "      that lost power between locking and recording)\n"
                 "  install-os DIR --slot a|b PKG [--trial N]\n"
                 "      verify an OS image package against the fused platform keys and the\n"
                 "      anti-rollback floor and install it into a slot as the preferred one\n"
                 "      (confirmed, or a trial with N boot attempts)\n"
                 "  info DIR\n"
                 "      show the device's public state (never the UDS or any private key)\n");
+        boot_run_usage(f);
 }
 
 static int write_file_pem(const char *dir, const char *name, const struct cr_cert *c,
@@ -73,6 +79,14 @@ static int write_file_pem(const char *dir, const char *name, const struct cr_cer
         if (asprintf(&p, "%s/%s", dir, name) < 0)
                 return rp_err_set(err, -ENOMEM, "out of memory");
         return cr_cert_save_pem(p, c, err);
+}
+
+static int load_pem(const char *dir, const char *name, struct cr_cert **ret, struct rp_err *err)
+{
+        _cleanup_free_ char *p = NULL;
+        if (asprintf(&p, "%s/%s", dir, name) < 0)
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        return cr_cert_load_pem(p, ret, err);
 }
 
 static int append_record(const char *path, const char *line, struct rp_err *err)
@@ -234,11 +248,51 @@ static int cmd_provision(int argc, char **argv)
             write_file_pem(dir, "device_ca.pem", ca, &err) < 0 ||
             write_file_pem(dir, "deviceid.pem", devcert, &err) < 0 ||
             rot->ops->lock(rot, &err) < 0 ||
-            make_record(devcert, ca, devkey, ueid, f.debug, &line, &err) < 0 ||
-            append_record(records, line, &err) < 0)
+            make_record(devcert, ca, devkey, ueid, f.debug, &line, &err) < 0)
+                return fail(&err);
+        RP_FAULT_POINT("provision-record");
+        if (append_record(records, line, &err) < 0)
                 return fail(&err);
         printf("provisioned %s: ueid %s, %zu platform key(s), debug %s, locked\n", dir, ueid,
                f.n_platform_keys, f.debug ? "enabled" : "disabled");
+        return 0;
+}
+
+/* Re-emits the registration record of a locked device from its public
+ * files (a station that lost power after locking, before the record). */
+static int cmd_record(int argc, char **argv)
+{
+        _cleanup_(rot_closep) struct rot *rot = NULL;
+        _cleanup_(cr_cert_freep) struct cr_cert *dev = NULL, *ca = NULL;
+        _cleanup_(cr_key_freep) struct cr_key *pub = NULL, *ca_pub = NULL;
+        _cleanup_free_ char *line = NULL, *cn = NULL;
+        struct rot_fuses f;
+        struct rp_err err = {0};
+
+        if (argc != 4 || strcmp(argv[2], "--records") != 0)
+                return usage_error("record: DIR --records FILE is required%s", "");
+        if (rot_emul_open(argv[1], &rot, &err) < 0 || rot_fuses_read(rot, &f, &err) < 0)
+                return fail(&err);
+        if (f.lifecycle != ROT_LC_LOCKED) {
+                rp_err_set(&err, -EPERM, "device '%s' is %s: provision it instead", argv[1],
+                           rot_lifecycle_name(f.lifecycle));
+                return fail(&err);
+        }
+        if (load_pem(argv[1], "deviceid.pem", &dev, &err) < 0 ||
+            load_pem(argv[1], "device_ca.pem", &ca, &err) < 0)
+                return fail(&err);
+        if (cr_cert_pubkey(dev, &pub) < 0 || cr_cert_pubkey(ca, &ca_pub) < 0 ||
+            cr_cert_verify_signature(dev, ca_pub, &err) < 0 || cr_cert_subject_cn(dev, &cn) < 0 ||
+            strlen(cn) != DICE_UEID_HEX_LEN) {
+                if (!err.msg[0])
+                        rp_err_set(&err, -EBADMSG, "deviceid.pem of '%s' is not a DeviceID "
+                                   "certificate of its device CA", argv[1]);
+                return fail(&err);
+        }
+        if (make_record(dev, ca, pub, cn, f.debug, &line, &err) < 0 ||
+            append_record(argv[3], line, &err) < 0)
+                return fail(&err);
+        printf("recorded %s: ueid %s\n", argv[1], cn);
         return 0;
 }
 
@@ -368,9 +422,21 @@ int main(int argc, char **argv)
         }
         if (!strcmp(argv[1], "provision"))
                 return cmd_provision(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "record"))
+                return cmd_record(argc - 1, argv + 1);
         if (!strcmp(argv[1], "install-os"))
                 return cmd_install_os(argc - 1, argv + 1);
         if (!strcmp(argv[1], "info"))
                 return cmd_info(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "configure"))
+                return boot_cmd_configure(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "make-os"))
+                return boot_cmd_make_os(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "run"))
+                return boot_cmd_run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "os-start"))
+                return boot_cmd_os_start(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "status"))
+                return boot_cmd_status(argc - 1, argv + 1);
         return usage_error("unknown command '%s'", argv[1]);
 }

@@ -215,6 +215,38 @@ def test_provision_refuses_locked_device_and_bad_input(factory, device, tmp_path
     assert p.returncode == 1 and "is not the key of" in p.stderr
 
 
+@pytest.mark.parametrize("point", ["rot-program", "provision-certify", "rot-lock",
+                                   "provision-record", "write-before-fsync@2",
+                                   "rename-before-dirsync@3"])
+def test_power_loss_during_provisioning(factory, tmp_path, point):
+    """The station loses power at each step: the device either can be
+    provisioned again (not locked yet) or its record can be re-emitted; in
+    the end the records file holds one valid record for the device."""
+    dev, records = tmp_path / "dev", tmp_path / "records.jsonl"
+    env = dict(os.environ, RP_FAULT=point)
+    p = run([binary("rampart-device"), "provision", dev, "--mfg-ca", factory["mfg"],
+             "--records", records, "--platform-key", factory["platform_pub"]], check=False,
+            env=env)
+    assert p.returncode in (-9, 137), (point, p.returncode, p.stderr)
+    assert not records.exists() or records.read_text() == ""
+    info = run([binary("rampart-device"), "info", dev]).stdout
+    if "lifecycle: locked" in info:
+        p = run([binary("rampart-device"), "provision", dev, "--mfg-ca", factory["mfg"],
+                 "--records", records, "--platform-key", factory["platform_pub"]], check=False)
+        assert p.returncode == 1 and "locked" in p.stderr
+        run([binary("rampart-device"), "record", dev, "--records", records])
+    else:
+        provision(factory, dev, records)
+    lines = records.read_text().splitlines()
+    assert len(lines) == 1
+    rec = json.loads(lines[0])
+    install(dev, "a", factory["pkgs"]["v1"])
+    assert infos(boot(dev, "info").stdout)[0]["ueid"] == rec["ueid"]
+    p = run([binary("rampart-device"), "record", tmp_path / "nothing", "--records", records],
+            check=False)
+    assert p.returncode == 1
+
+
 def test_device_files_are_root_only(device):
     assert stat.S_IMODE(device.stat().st_mode) == 0o700
     for name in ("fuses", "slotstate", "events", "slots/a.pkg"):
