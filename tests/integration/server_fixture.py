@@ -120,6 +120,9 @@ class Server:
         p.stdout.close()
         self._log.close()
         self.url = None
+        log = self.log_path.read_text(errors="replace")
+        for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert bad not in log, f"sanitizer report in the server log:\n{log[-6000:]}"
         return rc
 
     def kill9(self):

@@ -182,7 +182,9 @@ def test_other_tenant_gets_not_found(world):
     checked = 0
     for rt in world["routes"]:
         params = [s[1:-1] for s in rt["pattern"].split("/") if s.startswith("{")]
-        if not params:
+        # public and device (mTLS) routes have no token whose tenant could
+        # be the wrong one; the device routes check the certificate instead
+        if not params or rt["auth"] in ("none", "any", "device"):
             continue
         exp = expected_for_role(rt["auth"], "admin")
         if exp is not None:
