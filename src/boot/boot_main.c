@@ -459,7 +459,7 @@ int main(int argc, char **argv)
                 struct rot *rot = NULL;
                 int status = 0, r;
 
-                r = rot_emul_open(o.dir, &rot, &err);
+                r = rot_open(o.dir, &rot, &err);
                 if (r == 0)
                         r = boot_once(&o, rot, &ctx, &cc, &err);
                 if (r == 0) {

@@ -223,7 +223,7 @@ static int cmd_provision(int argc, char **argv)
                         return fail(&err);
                 }
         }
-        if (rot_emul_create(dir, &rot, &err) < 0 || rot_fuses_read(rot, &cur, &err) < 0)
+        if (rot_create(dir, &rot, &err) < 0 || rot_fuses_read(rot, &cur, &err) < 0)
                 return fail(&err);
         if (cur.lifecycle == ROT_LC_LOCKED) {
                 rp_err_set(&err, -EPERM, "device '%s' is already provisioned and locked", dir);
@@ -271,7 +271,7 @@ static int cmd_record(int argc, char **argv)
 
         if (argc != 4 || strcmp(argv[2], "--records") != 0)
                 return usage_error("record: DIR --records FILE is required%s", "");
-        if (rot_emul_open(argv[1], &rot, &err) < 0 || rot_fuses_read(rot, &f, &err) < 0)
+        if (rot_open(argv[1], &rot, &err) < 0 || rot_fuses_read(rot, &f, &err) < 0)
                 return fail(&err);
         if (f.lifecycle != ROT_LC_LOCKED) {
                 rp_err_set(&err, -EPERM, "device '%s' is %s: provision it instead", argv[1],
@@ -332,7 +332,7 @@ static int cmd_install_os(int argc, char **argv)
                 return usage_error("install-os: --slot a|b is required%s", "");
         if (optind + 2 != argc)
                 return usage_error("install-os: DIR and PKG are required%s", "");
-        if (rot_emul_open(argv[optind], &rot, &err) < 0 ||
+        if (rot_open(argv[optind], &rot, &err) < 0 ||
             boot_slot_install(rot, argv[optind], slot, argv[optind + 1], (unsigned)trial, &meta,
                               &err) < 0)
                 return fail(&err);
@@ -379,7 +379,7 @@ static int cmd_info(int argc, char **argv)
                 usage(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
                 return argc == 2 && !strcmp(argv[1], "--help") ? 0 : EXIT_USAGE;
         }
-        if (rot_emul_open(argv[1], &rot, &err) < 0 || rot_fuses_read(rot, &f, &err) < 0)
+        if (rot_open(argv[1], &rot, &err) < 0 || rot_fuses_read(rot, &f, &err) < 0)
                 return fail(&err);
         printf("device: %s\nbackend: %s\nlifecycle: %s\ndebug: %s\n", argv[1], rot->ops->name,
                rot_lifecycle_name(f.lifecycle), f.debug ? "enabled" : "disabled");

@@ -76,6 +76,12 @@ struct rot {
         const struct rot_ops *ops;
 };
 
+/* Opens the root of trust of the device `dir` with its backend (the only
+ * entry points boot and the factory tool use). */
+int rot_open(const char *dir, struct rot **ret, struct rp_err *err) RP_WUR;
+/* The same for manufacturing: creates `dir` (0700) if needed. */
+int rot_create(const char *dir, struct rot **ret, struct rp_err *err) RP_WUR;
+
 /* Opens the emulated backend on device directory `dir` (which must exist). */
 int rot_emul_open(const char *dir, struct rot **ret, struct rp_err *err) RP_WUR;
 /* Creates `dir` (0700) if needed, for manufacturing. */

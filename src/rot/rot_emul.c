@@ -113,17 +113,21 @@ static int read_fixed(struct rot_emul *e, const char *name, const char *magic, u
                 return rp_err_set(err, -EBADMSG, "'%s' is larger than %zu bytes: corrupt", path, len);
         if (r < 0)
                 return r;
+        /* the buffer may hold the UDS: wiped on every path below */
         if (n != len)
-                return rp_err_set(err, -EBADMSG, "'%s' is %zu bytes, expected %zu: corrupt", path, n,
-                                  len);
-        if (memcmp(d, magic, 8) != 0)
-                return rp_err_set(err, -EBADMSG, "'%s' has a wrong magic: corrupt", path);
-        cr_sha256(d, len - CR_SHA256_LEN, sum);
-        if (!cr_memeq(sum, d + len - CR_SHA256_LEN, CR_SHA256_LEN))
-                return rp_err_set(err, -EBADMSG, "'%s' fails its checksum: corrupt", path);
-        memcpy(out, d, len);
+                r = rp_err_set(err, -EBADMSG, "'%s' is %zu bytes, expected %zu: corrupt", path, n,
+                               len);
+        else if (memcmp(d, magic, 8) != 0)
+                r = rp_err_set(err, -EBADMSG, "'%s' has a wrong magic: corrupt", path);
+        if (r == 0) {
+                cr_sha256(d, len - CR_SHA256_LEN, sum);
+                if (!cr_memeq(sum, d + len - CR_SHA256_LEN, CR_SHA256_LEN))
+                        r = rp_err_set(err, -EBADMSG, "'%s' fails its checksum: corrupt", path);
+                else
+                        memcpy(out, d, len);
+        }
         rp_wipe(d, n);
-        return 0;
+        return r;
 }
 
 static int write_fixed(struct rot_emul *e, const char *name, uint8_t *img, size_t len,
