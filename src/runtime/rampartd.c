@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -463,6 +464,11 @@ int main(int argc, char **argv)
             rtd_config_check_tenant(d.cfg.tenant, &err) < 0 || resolve_ca(&d, &err) < 0) {
                 rp_error(LOG, "%s", err.msg);
                 return EXIT_CONFIG;
+        }
+        /* the normal world never outlives its monitor (rampart-boot) */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1) {
+                rp_error(LOG, "the security monitor is gone");
+                return EXIT_FAIL;
         }
         if (mon_client_from_env(&d.mon, &err) < 0 || mon_boot_info(&d.mon, &d.bi, &err) < 0) {
                 rp_error(LOG, "security monitor: %s", err.msg);
