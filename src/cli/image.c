@@ -484,6 +484,7 @@ static int cmd_verify_or_info(int argc, char **argv, bool info)
         int c, r;
         void (*u)(FILE *) = info ? usage_info : usage_verify;
         const char *cmd = info ? "info" : "verify";
+        bool listed_all = true;
 
         optind = 1;
         opterr = 0;
@@ -530,7 +531,16 @@ static int cmd_verify_or_info(int argc, char **argv, bool info)
                 }
                 hex(m.signer_key_id, 32, id);
         }
-        if (img_inspect_fd(fd, &inf, &err) < 0) {
+        struct stat st;
+        if (t.n && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+                /* a pipe was read once by the verifier; its record list
+                 * cannot be re-read, so list the trusted signer only */
+                memset(&inf, 0, sizeof(inf));
+                inf.meta = m;
+                inf.n_signatures = 1;
+                memcpy(inf.key_ids[0], m.signer_key_id, CR_KEY_ID_LEN);
+                listed_all = false;
+        } else if (img_inspect_fd(fd, &inf, &err) < 0) {
                 rp_err_prefix(&err, "'%s'", pkg);
                 r = cli_fail(&err);
                 goto out;
@@ -561,7 +571,12 @@ static int cmd_verify_or_info(int argc, char **argv, bool info)
                 else
                         printf("status:        UNVERIFIED: nothing below is authenticated (pass --trust to verify)\n");
                 print_meta_text(pkg, &m);
-                printf("signatures:    %zu%s\n", inf.n_signatures, inf.n_signatures ? "" : " (unsigned)");
+                if (listed_all)
+                        printf("signatures:    %zu%s\n", inf.n_signatures,
+                               inf.n_signatures ? "" : " (unsigned)");
+                else
+                        printf("signatures:    %zu (input is not a file: only the trusted signer is listed)\n",
+                               m.n_signatures);
                 for (size_t i = 0; i < inf.n_signatures; i++) {
                         char k[65];
                         hex(inf.key_ids[i], 32, k);

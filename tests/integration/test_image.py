@@ -321,3 +321,44 @@ def test_app_manifest_checked_at_pack(env, rampart, tmp_path):
     # an OS image has no app manifest
     run([rampart] + pack_args(src, tmp_path / "os.rpi", type="os"))
     assert not (tmp_path / "x.rpi").exists()
+
+
+def test_verify_streams_from_a_pipe(env, rampart):
+    data = (env / "signed.rpi").read_bytes()
+    p = subprocess.run([rampart, "image", "verify", "/dev/stdin", "--trust", env / "k.pub"],
+                       input=data, capture_output=True, timeout=60)
+    assert p.returncode == 0 and b"VERIFIED" in p.stdout, p.stderr
+    p = subprocess.run([rampart, "image", "verify", "/dev/stdin", "--trust", env / "k.pub"],
+                       input=data[:-1], capture_output=True, timeout=60)
+    assert p.returncode == 1 and b"truncated in signature record 1" in p.stderr
+
+
+def der_ecdsa(r: bytes, s: bytes) -> bytes:
+    def integer(b):
+        b = b.lstrip(b"\0") or b"\0"
+        if b[0] & 0x80:
+            b = b"\0" + b
+        return bytes([0x02, len(b)]) + b
+    body = integer(r) + integer(s)
+    return bytes([0x30, len(body)]) + body
+
+
+def test_signature_checks_with_openssl(env, rampart):
+    """The documented claim: a record is a plain ECDSA-SHA256 signature over
+    the first 128 + metadata_len bytes, checkable without Rampart."""
+    data = (env / "signed.rpi").read_bytes()
+    meta_len = int.from_bytes(data[16:20], "little")
+    rec = data[-104:]
+    assert rec[:4] == b"RSIG" and rec[4:6] == b"\x01\x00"
+    key_id = run([rampart, "keys", "id", env / "k.pub"]).stdout.split()[-1]
+    assert rec[8:40].hex() == key_id
+    (env / "signed-part").write_bytes(data[:128 + meta_len])
+    (env / "sig.der").write_bytes(der_ecdsa(rec[40:72], rec[72:104]))
+    v = subprocess.run(["openssl", "dgst", "-sha256", "-verify", env / "k.pub", "-signature",
+                        env / "sig.der", env / "signed-part"], capture_output=True, text=True)
+    assert v.returncode == 0 and "Verified OK" in v.stdout, v.stdout + v.stderr
+    # and the header's payload digest is the SHA-256 of the payload bytes
+    import hashlib
+    payload_len = int.from_bytes(data[24:32], "little")
+    payload = data[128 + meta_len:128 + meta_len + payload_len]
+    assert hashlib.sha256(payload).digest() == data[32:64]

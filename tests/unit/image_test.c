@@ -423,6 +423,46 @@ static void test_multiple_signatures(void **state)
         free(pkg);
 }
 
+/* The boot stage's path: img_verify_signed returns the authentic header
+ * and metadata bytes without parsing JSON; the JSON step is separate. */
+static void test_verify_signed_without_json(void **state)
+{
+        struct rp_buf b = {0};
+        struct img_header h;
+        struct img_verified *v = malloc(sizeof(*v));
+        struct img_meta m;
+        uint8_t pl[1024] = {0}, id1[32], digest[32];
+        struct cr_key *keys[] = {k1};
+        struct rp_err err;
+        const char *junk = "{\"not\": \"the metadata schema\"}";
+        struct mem mm;
+
+        craft_header(&h, pl, sizeof(pl));
+        h.type = IMG_TYPE_OS;
+        h.svn = 41;
+        craft(&b, &h, junk, pl, sizeof(pl), k1);
+        mm = (struct mem){b.data, b.len};
+        if (img_verify_signed(mem_read, &mm, keys, 1, v, &err) < 0)
+                fail_msg("verify_signed: %s", err.msg);
+        assert_int_equal(v->hdr.svn, 41);
+        assert_int_equal(v->hdr.type, IMG_TYPE_OS);
+        assert_int_equal(v->hdr.payload_len, sizeof(pl));
+        assert_int_equal(v->metadata_len, strlen(junk));
+        assert_memory_equal(v->metadata, junk, strlen(junk));
+        assert_int_equal(cr_key_id(k1, id1), 0);
+        assert_memory_equal(v->signer_key_id, id1, 32);
+        cr_sha256(b.data, IMG_HEADER_LEN + strlen(junk), digest);
+        assert_memory_equal(v->image_digest, digest, 32);
+        assert_int_equal(v->n_signatures, 1);
+        /* the metadata step refuses what the binary step does not read */
+        assert_true(img_meta_parse(v, &m, &err) < 0);
+        assert_msg(&err, "unknown field 'not'");
+        assert_true(verify_bytes(b.data, b.len, keys, 1, &err) < 0);
+        assert_msg(&err, "unknown field 'not'");
+        free(v);
+        rp_buf_free(&b);
+}
+
 /* ---- tests: bad input ---- */
 
 static void test_every_bit_flip_rejected(void **state)
@@ -1015,6 +1055,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_pack_sign_verify_extract, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pack_is_deterministic, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_multiple_signatures, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_verify_signed_without_json, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_every_bit_flip_rejected, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_every_truncation_rejected, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wrong_and_unknown_keys, setup, teardown),
