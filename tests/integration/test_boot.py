@@ -132,26 +132,12 @@ def test_provision_record_and_openssl_chain(factory, tmp_path):
     assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == rec["ueid"]
     assert rec["device_ca"] == (factory["mfg"] / "device-ca.pem").read_text()
 
-    # The DeviceID certificate is a CA (the DeviceID key signs the Alias
-    # certificate), so the CAs above it must allow it.
-    for name, need in (("device-ca.pem", 1), ("root-ca.pem", 2)):
-        c = x509.load_pem_x509_certificate((factory["mfg"] / name).read_bytes())
-        plen = c.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
-        assert plen is None or plen >= need, (
-            f"'rampart keys mfg-init' writes {name} with path length {plen}; the DICE chain "
-            f"root -> device CA -> DeviceID (CA) -> Alias needs >= {need}")
-
     install(dev, "a", factory["pkgs"]["v1"])
     out = tmp_path / "chain"
     out.mkdir()
     p = boot(dev, "info", "chain-pem", out)
     assert infos(p.stdout)[0]["ueid"] == rec["ueid"]
     assert (out / "deviceid.pem").read_text() == rec["deviceid_cert"]
-    # stock OpenSSL: manufacturer root -> device CA -> DeviceID -> Alias
-    v = run(["openssl", "verify", "-CAfile", factory["mfg"] / "root-ca.pem",
-             "-untrusted", factory["mfg"] / "device-ca.pem", "-untrusted", out / "deviceid.pem",
-             out / "alias.pem"], check=False)
-    assert v.returncode == 0 and ": OK" in v.stdout, v.stdout + v.stderr
     text = run(["openssl", "x509", "-in", out / "alias.pem", "-noout", "-text"]).stdout
     assert "2.23.133.5.4.1" in text and "2.23.133.5.4.4" in text
     assert "critical" not in text.split("2.23.133.5.4.1")[1].splitlines()[0]
@@ -162,6 +148,20 @@ def test_provision_record_and_openssl_chain(factory, tmp_path):
     assert bytes.fromhex(infos(p.stdout)[0]["fwid"]) in tcb.value.value
     ueid_ext = alias.extensions.get_extension_for_oid(x509.ObjectIdentifier("2.23.133.5.4.4"))
     assert ueid_ext.value.value == bytes([0x30, 22, 0x04, 20]) + bytes.fromhex(rec["ueid"])
+
+    # The DeviceID certificate is a CA (the DeviceID key signs the Alias
+    # certificate), so the CAs above it must allow it.
+    for name, need in (("device-ca.pem", 1), ("root-ca.pem", 2)):
+        c = x509.load_pem_x509_certificate((factory["mfg"] / name).read_bytes())
+        plen = c.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
+        assert plen is None or plen >= need, (
+            f"'rampart keys mfg-init' writes {name} with path length {plen}; the DICE chain "
+            f"root -> device CA -> DeviceID (CA) -> Alias needs >= {need}")
+    # stock OpenSSL: manufacturer root -> device CA -> DeviceID -> Alias
+    v = run(["openssl", "verify", "-CAfile", factory["mfg"] / "root-ca.pem",
+             "-untrusted", factory["mfg"] / "device-ca.pem", "-untrusted", out / "deviceid.pem",
+             out / "alias.pem"], check=False)
+    assert v.returncode == 0 and ": OK" in v.stdout, v.stdout + v.stderr
 
 
 def test_chain_with_openssl_made_cas(factory, tmp_path):
@@ -198,6 +198,10 @@ def test_chain_with_openssl_made_cas(factory, tmp_path):
     v = run(["openssl", "verify", "-CAfile", ca / "root.pem", "-untrusted", ca / "dca.pem",
              "-untrusted", out / "deviceid.pem", out / "alias.pem"], check=False)
     assert v.returncode == 0 and ": OK" in v.stdout, v.stdout + v.stderr
+    text = run(["openssl", "x509", "-in", out / "alias.pem", "-noout", "-text"]).stdout
+    assert "2.23.133.5.4.1" in text and "2.23.133.5.4.4" in text
+    text = run(["openssl", "x509", "-in", out / "deviceid.pem", "-noout", "-text"]).stdout
+    assert "CA:TRUE, pathlen:0" in text and "2.23.133.5.4.4" in text
 
 
 def test_provision_refuses_locked_device_and_bad_input(factory, device, tmp_path):
