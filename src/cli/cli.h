@@ -42,3 +42,4 @@ int cli_device_group(int argc, char **argv);
 int cli_product(int argc, char **argv);
 int cli_manufacturer(int argc, char **argv);
 int cli_ca(int argc, char **argv);
+int cli_failures(int argc, char **argv);

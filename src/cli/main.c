@@ -19,6 +19,7 @@ static const struct cli_group groups[] = {
         {"device-group", "create, list, show and update device groups and their policies",
          cli_device_group},
         {"ca", "list, download and rotate the tenant CA", cli_ca},
+        {"failures", "failure buckets, sample backtraces and the per-event export", cli_failures},
 };
 
 int cli_fail(const struct rp_err *err)

@@ -31,6 +31,10 @@ static void usage(FILE *f)
                 "  --device-cert-hours H   validity of issued device certificates (default 26)\n"
                 "  --test-cert-backdate H  tests only (RAMPART_TEST=1): issue device certificates\n"
                 "                          H hours in the past\n"
+                "  --failure-retention-days D  keep failure events D days (default 14); bucket\n"
+                "                          counts are kept\n"
+                "  --test-failure-retention S  tests only (RAMPART_TEST=1): keep failure events\n"
+                "                          S seconds\n"
                 "  --print-routes          print the route table as JSON and exit\n"
                 "  -h, --help              this text\n",
                 SRV_DEFAULT_LISTEN, SRV_DEFAULT_DATA, SRV_DEFAULT_MAX_CONNS,
@@ -66,7 +70,8 @@ static int parse_double(const char *opt, const char *v, double *ret)
 int main(int argc, char **argv)
 {
         enum { O_LISTEN = 256, O_DATA, O_STORE, O_CERT, O_KEY, O_MAXC, O_RTO, O_IOTO, O_DRAIN,
-               O_RATE, O_BURST, O_ROUTES, O_NONCE_LIFE, O_CERT_HOURS, O_BACKDATE };
+               O_RATE, O_BURST, O_ROUTES, O_NONCE_LIFE, O_CERT_HOURS, O_BACKDATE,
+               O_FAIL_RETENTION, O_TEST_FAIL_RETENTION };
         static const struct option opts[] = {
                 {"listen", required_argument, NULL, O_LISTEN},
                 {"data", required_argument, NULL, O_DATA},
@@ -83,6 +88,8 @@ int main(int argc, char **argv)
                 {"nonce-lifetime", required_argument, NULL, O_NONCE_LIFE},
                 {"device-cert-hours", required_argument, NULL, O_CERT_HOURS},
                 {"test-cert-backdate", required_argument, NULL, O_BACKDATE},
+                {"failure-retention-days", required_argument, NULL, O_FAIL_RETENTION},
+                {"test-failure-retention", required_argument, NULL, O_TEST_FAIL_RETENTION},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -144,6 +151,23 @@ int main(int argc, char **argv)
                         }
                         if (parse_uint("--test-cert-backdate", optarg, 1, 24 * 3650,
                                        &cfg.test_cert_backdate_h) < 0)
+                                return 2;
+                        break;
+                }
+                case O_FAIL_RETENTION:
+                        if (parse_uint("--failure-retention-days", optarg, 1, 3650,
+                                       &cfg.failure_retention_days) < 0)
+                                return 2;
+                        break;
+                case O_TEST_FAIL_RETENTION: {
+                        const char *t = getenv("RAMPART_TEST");
+                        if (!t || strcmp(t, "1")) {
+                                fprintf(stderr, "rampart-server: --test-failure-retention is for "
+                                                "tests only and needs RAMPART_TEST=1\n");
+                                return 2;
+                        }
+                        if (parse_uint("--test-failure-retention", optarg, 1, 86400,
+                                       &cfg.test_failure_retention_s) < 0)
                                 return 2;
                         break;
                 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "server/failures.h"
 #include "server/routes.h"
 #include "server/srv_int.h"
 
@@ -18,7 +19,7 @@ static void metrics(struct srv_req *r)
 {
         struct srv *s = srv_req_server(r);
         struct rp_buf b = {.max = 16 * 1024 * 1024};
-        if (srv_metrics_render(&s->metrics, &b) < 0) {
+        if (srv_metrics_render(&s->metrics, &b) < 0 || srv_failures_metrics_render(s, &b) < 0) {
                 rp_buf_free(&b);
                 return srv_reply_error(r, 503, "unavailable", "out of memory rendering metrics");
         }

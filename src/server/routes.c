@@ -12,5 +12,6 @@ const struct srv_route_set *const srv_route_sets[] = {
         &srv_routes_devices,
         &srv_routes_ca,
         &srv_routes_est,
+        &srv_routes_failures,
         NULL,
 };

@@ -16,6 +16,7 @@ extern const struct srv_route_set srv_routes_groups;
 extern const struct srv_route_set srv_routes_devices;
 extern const struct srv_route_set srv_routes_ca;
 extern const struct srv_route_set srv_routes_est;     /* EST endpoints, OS releases, attestation settings */
+extern const struct srv_route_set srv_routes_failures; /* failure intake and triage */
 
 /* NULL-terminated list used by the server at start-up. */
 extern const struct srv_route_set *const srv_route_sets[];

@@ -33,6 +33,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/wipe.h"
+#include "server/failures.h"
 #include "server/auth.h"
 #include "server/routes.h"
 #include "server/srv_int.h"
@@ -581,6 +582,8 @@ int srv_new(const struct srv_config *cfg, struct srv **ret, char **ret_bootstrap
             evsignal_add(s->sig_int, NULL) < 0)
                 return rp_err_set(err, -EIO, "installing signal handlers");
         signal(SIGPIPE, SIG_IGN);
+        if ((r = srv_failures_start(s, err)) < 0)
+                return r;
         return 0;
 }
 
@@ -610,6 +613,7 @@ void srv_free(struct srv *s)
                 event_free(s->drain_timer);
         if (s->log_timer)
                 event_free(s->log_timer);
+        srv_failures_stop(s);
         srv_reqlog_flush(s);
         free(s->logbuf);
         if (s->sig_term)

@@ -37,6 +37,9 @@ struct srv_config {
         unsigned nonce_lifetime_s;              /* default 120 */
         unsigned device_cert_hours;             /* default 26 */
         unsigned test_cert_backdate_h;          /* tests: issue certificates this far in the past */
+        /* failure reports (docs/failures.md); 0 = default */
+        unsigned failure_retention_days;        /* default 14 */
+        unsigned test_failure_retention_s;      /* tests: retention in seconds instead */
 };
 
 void srv_config_defaults(struct srv_config *c);

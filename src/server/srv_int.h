@@ -17,6 +17,7 @@ struct ssl_ctx_st;
 struct ssl_st;
 struct evconnlistener;
 struct evhttp_bound_socket;
+struct srv_failures;
 
 struct srv_conn {
         struct srv *srv;
@@ -72,6 +73,7 @@ struct srv {
         size_t loglen;
         bool log_requests;
         struct event *log_timer;
+        struct srv_failures *failures;  /* failures.c: retention timer, metrics */
 };
 
 #define SRV_LOGBUF 65536
