@@ -183,7 +183,8 @@ static int check_issued(const char *pem, size_t len, const uint8_t *csr, size_t 
 }
 
 int rtd_attest_enroll(struct rtd_attest *a, const struct mon_boot_info *bi, enum rtd_purpose p,
-                      struct rtd_cert *current, struct rtd_attest_result *res)
+                      struct rtd_cert *current, bool allow_reenroll,
+                      struct rtd_attest_result *res)
 {
         _cleanup_free_ uint8_t *nonce = NULL, *csr = NULL;
         _cleanup_free_ char *jws = NULL, *body = NULL, *path = NULL;
@@ -194,7 +195,8 @@ int rtd_attest_enroll(struct rtd_attest *a, const struct mon_boot_info *bi, enum
         struct rp_err e = {0};
         size_t nonce_len, csr_len;
         uint32_t handle = 0;
-        bool reenroll = current && rtd_cert_usable(current, bi->bootcount, time(NULL));
+        bool reenroll = allow_reenroll && current &&
+                        rtd_cert_usable(current, bi->bootcount, time(NULL));
         int rc;
 
         memset(res, 0, sizeof(*res));

@@ -19,6 +19,7 @@
  * (a reply that does not follow the protocol), "monitor" (the security
  * monitor refused), "store" (the certificate could not be stored). */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -50,10 +51,13 @@ struct rtd_attest_result {
 };
 
 /* Enrolls `p`. `bi` is this boot's boot info; `current` (may be NULL) the
- * stored certificate of `p`. Returns 0 on success (reason "ok"); on a
- * refusal or failure a negative code with *res filled (reason, message). */
+ * stored certificate of `p`, used for simplereenroll when it is usable and
+ * `reenroll` allows it (a caller whose reenroll was refused falls back to
+ * simpleenroll). Returns 0 on success (reason "ok"); on a refusal or
+ * failure a negative code with *res filled (reason, message). */
 int rtd_attest_enroll(struct rtd_attest *a, const struct mon_boot_info *bi, enum rtd_purpose p,
-                      struct rtd_cert *current, struct rtd_attest_result *res) RP_WUR;
+                      struct rtd_cert *current, bool reenroll,
+                      struct rtd_attest_result *res) RP_WUR;
 
 /* Standard base64 (RFC 4648 §4, with padding) of public data; malloc'd. */
 char *rtd_b64_encode(const uint8_t *in, size_t len);

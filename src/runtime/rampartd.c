@@ -212,7 +212,18 @@ static int attest_all(struct rtd *d)
                         rp_warn(LOG, "stored %s certificate ignored: %s",
                                 rtd_purpose_name((enum rtd_purpose)p), e.msg);
                 r = rtd_attest_enroll(&d->att, &d->bi, (enum rtd_purpose)p,
-                                      cur.cert ? &cur : NULL, &d->last);
+                                      cur.cert ? &cur : NULL, true, &d->last);
+                if (r < 0 && d->last.reenroll &&
+                    (!strcmp(d->last.reason, "reenroll_cert_mismatch") ||
+                     !strcmp(d->last.reason, "tls_auth"))) {
+                        /* the service no longer takes this certificate (for
+                         * example after a CA change): enroll afresh */
+                        rp_warn(LOG, "simplereenroll of the %s certificate refused (%s): "
+                                "falling back to simpleenroll",
+                                rtd_purpose_name((enum rtd_purpose)p), d->last.reason);
+                        r = rtd_attest_enroll(&d->att, &d->bi, (enum rtd_purpose)p, &cur, false,
+                                              &d->last);
+                }
                 rtd_cert_clear(&cur);
                 if (r < 0) {
                         rp_error(LOG, "attestation (%s certificate, %s) refused: reason=%s: %s",
