@@ -122,7 +122,8 @@ def world(server, osimg, tmp_path):
     run([binary("rampart-device"), "configure", dev, "--server", server.url, "--tenant", tenant,
          "--server-ca", server.data_dir / "server.crt"])
     w = {"server": server, "tenant": tenant, "admin": admin, "ueid": rec["ueid"],
-         "dev": Device(dev, tmp_path / "device.log"), "imgs": osimg["imgs"], "tmp": tmp_path}
+         "dev": Device(dev, tmp_path / "device.log"), "imgs": osimg["imgs"], "tmp": tmp_path,
+         "fac": fac}
     yield w
     w["dev"].stop()
 
@@ -308,6 +309,28 @@ def test_blocked_device_backs_off_and_queues_attest_fail(world):
     dev.start(env={"RAMPARTD_BACKOFF_MIN_MS": str(lo), "RAMPARTD_BACKOFF_MAX_MS": str(hi)})
     dev.wait_status(lambda s: s["state"] == "attested", "attestation after unblock")
     assert device_record(w)["last_reason_code"] == "ok"
+
+
+def test_server_ca_from_os_image_and_run_arguments(world, tmp_path):
+    """No CA in the configuration: rampartd uses the one its OS image ships;
+    `run --server --tenant` writes the configuration itself."""
+    w, dev = world, world["dev"]
+    for f in ("config.json", "server-ca.pem"):
+        (dev.dir / "data" / f).unlink()
+    pkg = tmp_path / "os-3.pkg"
+    p = run([binary("rampart-device"), "make-os", "--out", pkg, "--version", "3.0.0", "--svn", 3,
+             "--key", w["fac"].dir / "platform.key", "--server-ca", w["server"].data_dir / "server.crt"])
+    fwid = re.search(r"image digest \(fwid\): ([0-9a-f]{64})", p.stdout).group(1)
+    r = w["server"].api("POST", "/api/v1/os-releases", w["server"].bootstrap_token,
+                        json={"name": "rampart-os", "version": "3.0.0", "svn": 3, "sha256": fwid})
+    assert r.status_code == 201, r.text
+    run([binary("rampart-device"), "install-os", dev.dir, "--slot", "b", pkg])
+    dev.start("--server", w["server"].url, "--tenant", w["tenant"])
+    st = dev.wait_status(lambda s: s["state"] == "attested", "attestation")
+    assert st["fwid"] == fwid and st["os_version"] == "3.0.0"
+    cfg = json.loads((dev.dir / "data" / "config.json").read_text())
+    assert cfg == {"server": w["server"].url, "tenant": w["tenant"]}
+    assert f"server CA {dev.dir}/os/bin/../etc/rampart/server-ca.pem" in dev.log()
 
 
 # ---- attacks ----
