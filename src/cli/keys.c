@@ -43,7 +43,8 @@ static void usage_mfg_init(FILE *f)
                    "Creates a manufacturer's certificate authorities in the new directory DIR:\n"
                    "  root-ca.pem, root-ca.key      root CA, valid 10 years (keep offline)\n"
                    "  device-ca.pem, device-ca.key  device CA signed by the root, valid 5 years,\n"
-                   "                                path length 0: it signs DeviceID certificates\n"
+                   "                                path length 1: it signs DeviceID certificates,\n"
+                   "                                which are in turn the CA of each Alias certificate\n"
                    "Keys are ECDSA P-256, written with mode 0600. --org sets the subject O\n"
                    "(default \"Rampart Devices\").\n");
 }
@@ -218,7 +219,7 @@ static int cmd_mfg_init(int argc, char **argv)
                 .o = org,
                 .not_after = now + 10 * YEAR_SECONDS,
                 .ca = true,
-                .path_len = 1,
+                .path_len = 2,
                 .key_usage = CR_KU_KEY_CERT_SIGN | CR_KU_CRL_SIGN,
         };
         struct cr_cert_spec dev_spec = {
@@ -226,7 +227,7 @@ static int cmd_mfg_init(int argc, char **argv)
                 .o = org,
                 .not_after = now + 5 * YEAR_SECONDS,
                 .ca = true,
-                .path_len = 0,
+                .path_len = 1,
                 .key_usage = CR_KU_KEY_CERT_SIGN | CR_KU_CRL_SIGN,
         };
         if ((r = cr_key_generate(&root_key, &err)) < 0 ||
@@ -239,7 +240,7 @@ static int cmd_mfg_init(int argc, char **argv)
                 return cli_fail(&err);
         }
         printf("root CA:   %s/root-ca.pem (key %s/root-ca.key), valid 10 years\n", out, out);
-        printf("device CA: %s/device-ca.pem (key %s/device-ca.key), valid 5 years, path length 0\n",
+        printf("device CA: %s/device-ca.pem (key %s/device-ca.key), valid 5 years, path length 1\n",
                out, out);
         return CLI_EXIT_OK;
 }
