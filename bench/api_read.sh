@@ -1,5 +1,5 @@
 #!/bin/sh
-# api_read: keep-alive HTTPS GETs of one API record from rampart-server,
+# api_read: keep-alive HTTPS GETs of a device record from rampart-server,
 # side by side with nginx serving a static JSON file of the same size over
 # the same TLS settings (TLS 1.3, the same P-256 certificate and key), in
 # the same run. Prints requests/s of both and the ratio (target >= 0.5).
@@ -69,12 +69,28 @@ api() { # method path token [body]
 jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 admin=$(api POST /api/v1/tenants "$boot" '{"name":"bench"}' | jget 'd["admin_token"]["token"]')
-rec=$(api POST /api/v1/tokens "$admin" '{"role":"contributor","name":"the record"}' | jget 'd["id"]')
-# Token records are admin-only: the benchmark reads one with the admin token.
-path="/api/v1/tokens/$rec"
+# A real device record: a manufacturer CA, one device provisioned by
+# rampart-device (DICE DeviceID + registration record), registered by the
+# platform operator and claimed into the tenant.
+cli="$build/src/cli/rampart"
+dev="$build/src/boot/rampart-device"
+"$cli" keys generate --out "$tmp/platform.key" --pub "$tmp/platform.pub" >/dev/null
+"$cli" keys mfg-init --out "$tmp/mfg" >/dev/null
+"$dev" provision "$tmp/dev1" --mfg-ca "$tmp/mfg" --records "$tmp/rec.jsonl" \
+        --platform-key "$tmp/platform.pub" >/dev/null
+python3 -c 'import json,sys; print(json.dumps({"name": "bench-mfg", "root_pem": open(sys.argv[1]).read()}))' \
+        "$tmp/mfg/root-ca.pem" >"$tmp/mfg.json"
+api POST /api/v1/manufacturers "$boot" "$(cat "$tmp/mfg.json")" >/dev/null
+curl -sk -X POST "$url/api/v1/registry/import" -H "Authorization: Bearer $boot" \
+        -H 'Content-Type: application/x-ndjson' --data-binary @"$tmp/rec.jsonl" >/dev/null
+ueid=$(jget 'd["ueid"]' <"$tmp/rec.jsonl")
+group=$(api POST /api/v1/products "$admin" '{"name":"bench-product"}' |
+        jget '[g["id"] for g in d["device_groups"] if g["name"] == "Development"][0]')
+api POST /api/v1/devices "$admin" "{\"ueid\":\"$ueid\",\"group\":\"$group\"}" >/dev/null
+path="/api/v1/devices/$ueid"
 api GET "$path" "$admin" >"$tmp/record.json"
 size=$(wc -c <"$tmp/record.json")
-grep -q '"id"' "$tmp/record.json" || { echo "api_read: record GET failed: $(cat "$tmp/record.json")" >&2; exit 1; }
+grep -q '"ueid"' "$tmp/record.json" || { echo "api_read: record GET failed: $(cat "$tmp/record.json")" >&2; exit 1; }
 
 # ---- nginx with the same certificate, key and TLS version ----
 nport=$(free_port)

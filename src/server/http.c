@@ -2,6 +2,7 @@
  * authentication and role checks, body and query handling, replies, the
  * audit record and the per-request log line and metrics. */
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <sys/queue.h>
 #include <stdarg.h>
@@ -915,6 +916,16 @@ void srv_dispatch(struct srv *s, struct srv_req *r)
         evhttp_send_reply(r->ev, r->status, NULL, r->out);
         evbuffer_free(r->out);
         r->out = NULL;
+        /* evhttp queued the head and the body as separate buffer chains,
+         * which the TLS layer would send as two records in two writes when
+         * the socket is next writable; join them so a reply is one record
+         * and one write. */
+        if (r->conn && r->conn->bev) {
+                struct evbuffer *o = bufferevent_get_output(r->conn->bev);
+                size_t n = evbuffer_get_length(o);
+                if (n && n <= SRV_COALESCE_MAX)
+                        evbuffer_pullup(o, -1);
+        }
 
         double secs = (double)(store_clock_ns() - t0) / 1e9;
         srv_metrics_request(&s->metrics, r->route ? r->route_idx : s->n_routes, r->status, secs);

@@ -77,6 +77,7 @@ struct srv {
 };
 
 #define SRV_LOGBUF 65536
+#define SRV_COALESCE_MAX (16 * 1024)  /* replies up to this size go out as one TLS record */
 #define SRV_LOG_FLUSH_MS 100
 
 struct srv_req_param {
