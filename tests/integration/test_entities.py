@@ -164,6 +164,14 @@ def test_import_is_all_or_nothing(server, fac):
                    data=lines(recs) + "{not json\n", headers={"Content-Type": "application/x-ndjson"})
     assert err(r, 400)["details"][0]["line"] == 3
     assert server.db_dump() == before
+    # caps: records per import, errors reported
+    r = server.api("POST", "/api/v1/registry/import", server.bootstrap_token, data="{}\n" * 5001,
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert "more than 5000 records" in err(r, 413, "payload_too_large")["message"]
+    r = server.api("POST", "/api/v1/registry/import", server.bootstrap_token, data="{}\n" * 5000,
+                   headers={"Content-Type": "application/x-ndjson"})
+    e = err(r, 400)
+    assert len(e["details"]) == 50 and e["message"].startswith("5000 of 5000 record(s) refused")
     assert server.db_query("SELECT COUNT(*) FROM registry")[0][0] == 0
 
 

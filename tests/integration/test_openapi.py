@@ -239,5 +239,11 @@ def test_responses_match_documented_schemas(doc, server, tmp_path):
     call("GET", "/api/v1/attestation/settings", admin)
     call("PUT", "/api/v1/attestation/settings", admin, json={"svn_floor": 1})
     call("GET", "/api/v1/devices/{device}/certificates", admin, path=f"/api/v1/devices/{u}/certificates")
+    call("POST", "/device/v1/failures", None, json={"batch_id": "0" * 32, "dropped": 0, "events": []})
+    call("GET", "/device/v1/ping", None)
+    call("GET", "/api/v1/failures/buckets", admin)
+    call("GET", "/api/v1/failures/buckets/{bucket}", admin, path="/api/v1/failures/buckets/" + "ab" * 16)
+    call("GET", "/api/v1/failures/events", admin)
+    call("GET", "/api/v1/failures/events", admin, path="/api/v1/failures/events?format=csv")
     called = {(m_, p_) for m_, p_, _ in seen}
     assert called == set(ops), f"not exercised: {sorted(set(ops) - called)}"
