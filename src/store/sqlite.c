@@ -325,6 +325,9 @@ static const struct store_backend sq_backend = {
         .nonce = &sq_nonce_ops,
         .attest = &sq_attest_ops,
         .failure = &sq_failure_ops,
+        .repo = &sq_repo_ops,
+        .image = &sq_image_ops,
+        .deploy = &sq_deploy_ops,
 };
 
 static int sq_migrate(struct sq_store *q, struct rp_err *err)

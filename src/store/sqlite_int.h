@@ -80,3 +80,6 @@ extern const struct store_device_ops sq_device_ops;
 extern const struct store_nonce_ops sq_nonce_ops;
 extern const struct store_attest_ops sq_attest_ops;
 extern const struct store_failure_ops sq_failure_ops;
+extern const struct store_repo_ops sq_repo_ops;
+extern const struct store_image_ops sq_image_ops;
+extern const struct store_deploy_ops sq_deploy_ops;

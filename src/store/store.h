@@ -51,6 +51,9 @@ struct store_device_ops;
 struct store_nonce_ops;
 struct store_attest_ops;
 struct store_failure_ops;
+struct store_repo_ops;
+struct store_image_ops;
+struct store_deploy_ops;
 
 /* A backend: core operations plus one ops table per entity. An entity
  * module adds its pointer here and fills it in each backend's table. */
@@ -82,6 +85,9 @@ struct store_backend {
         const struct store_nonce_ops *nonce;    /* store/nonces.h */
         const struct store_attest_ops *attest;  /* store/attest.h */
         const struct store_failure_ops *failure; /* store/failures.h */
+        const struct store_repo_ops *repo;      /* store/repo.h */
+        const struct store_image_ops *image;    /* store/images.h */
+        const struct store_deploy_ops *deploy;  /* store/deploy.h */
 };
 
 /* Latency observer: called after every store call with the call's name
