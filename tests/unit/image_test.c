@@ -156,8 +156,9 @@ static void make_tree(const char *dir)
         assert_int_equal(symlink("hello", p), 0);
 }
 
-/* Packs make_tree() and signs with k1: returns the signed path. */
-static char *make_signed(const char *tag)
+/* Packs make_tree() (or, small, one file) and signs with k1: returns the
+ * signed path. */
+static char *make_signed_tree(const char *tag, bool small)
 {
         struct img_pack_opts o = default_opts();
         struct rp_err err = {0};
@@ -165,7 +166,15 @@ static char *make_signed(const char *tag)
         char *signed_p = strdup(tpath("%s.rpi", tag));
         int fd;
 
-        make_tree(src);
+        if (small) {
+                char p[1100];
+                assert_int_equal(mkdir(src, 0755), 0);
+                snprintf(p, sizeof(p), "%s/f", src);
+                write_file(p, "tiny\n", 0644);
+                o.n_hw_compat = 0;
+        } else {
+                make_tree(src);
+        }
         fd = open(unsigned_p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         assert_true(fd >= 0);
         assert_int_equal(img_pack_dir(src, &o, fd, NULL, &err), 0);
@@ -175,6 +184,11 @@ static char *make_signed(const char *tag)
         free(src);
         free(unsigned_p);
         return signed_p;
+}
+
+static char *make_signed(const char *tag)
+{
+        return make_signed_tree(tag, false);
 }
 
 /* ---- hand-built packages ---- */
@@ -467,7 +481,7 @@ static void test_verify_signed_without_json(void **state)
 
 static void test_every_bit_flip_rejected(void **state)
 {
-        char *pkg = make_signed("flip");
+        char *pkg = make_signed_tree("flip", true);     /* ~2.4 KB: ~20,000 flips */
         struct cr_key *keys[] = {k1};
         struct rp_err err;
         size_t len;
@@ -487,7 +501,7 @@ static void test_every_bit_flip_rejected(void **state)
 
 static void test_every_truncation_rejected(void **state)
 {
-        char *pkg = make_signed("trunc");
+        char *pkg = make_signed_tree("trunc", true);
         struct cr_key *keys[] = {k1};
         struct rp_err err;
         size_t len;
