@@ -425,6 +425,11 @@ def test_cli_end_to_end(server, cli, fac, tmp_path):
         assert p.stdout.startswith("usage:")
         cli(group, "bogus", check=2)
     assert cli("device", "claim", "--help").stdout.startswith("usage:")
+    # a server that is gone: exit code 3, for the plain calls and the import
+    assert server.stop() == 0
+    cli("device", "list", check=3)
+    cli("device", "register", "--records", f, check=3)
+    cli("ca", "rotate", check=3)
 
 
 # ---- hostile input on every entity write route ----
