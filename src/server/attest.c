@@ -74,20 +74,61 @@ static int check_nonce(struct store *st, const struct srv_attest_request *q, con
         return refuse(res, SRV_AT_INTERNAL, "nonce check failed");
 }
 
+/* Parsed manufacturer roots, by manufacturer id. A manufacturer record is
+ * never changed once imported, so an entry stays valid; the fingerprint is
+ * compared anyway so a restored database can never meet a stale entry. */
+#define ROOT_CACHE 32
+static struct {
+        char id[STORE_ID_MAX];
+        char fingerprint[STORE_FPR_BUF];
+        struct cr_cert *cert;
+        struct cr_key *pub;
+} root_cache[ROOT_CACHE];
+static unsigned root_cache_next;
+
+static int root_get(const struct store_manufacturer *m, struct cr_cert **ret_cert,
+                    struct cr_key **ret_pub)
+{
+        for (size_t i = 0; i < ROOT_CACHE; i++)
+                if (root_cache[i].cert && !strcmp(root_cache[i].id, m->id) &&
+                    !strcmp(root_cache[i].fingerprint, m->fingerprint)) {
+                        *ret_cert = root_cache[i].cert;
+                        *ret_pub = root_cache[i].pub;
+                        return 0;
+                }
+        struct cr_cert *cert = NULL;
+        struct cr_key *pub = NULL;
+        if (cr_cert_from_pem(m->cert_pem, strlen(m->cert_pem), &cert, NULL) < 0)
+                return -EBADMSG;
+        if (cr_cert_pubkey(cert, &pub) < 0) {
+                cr_cert_free(cert);
+                return -EBADMSG;
+        }
+        unsigned i = root_cache_next++ % ROOT_CACHE;
+        cr_cert_free(root_cache[i].cert);
+        cr_key_free(root_cache[i].pub);
+        snprintf(root_cache[i].id, sizeof(root_cache[i].id), "%s", m->id);
+        snprintf(root_cache[i].fingerprint, sizeof(root_cache[i].fingerprint), "%s",
+                 m->fingerprint);
+        root_cache[i].cert = cert;
+        root_cache[i].pub = pub;
+        *ret_cert = cert;
+        *ret_pub = pub;
+        return 0;
+}
+
 /* Tries one manufacturer root against the device CA: 1 when the device CA
- * is a CA signed by it (and *ret_root is the parsed root). */
+ * is a CA signed by it (and *ret_root is a new reference to the root). */
 static int try_root(const struct store_manufacturer *m, const struct cr_cert *device_ca,
                     struct cr_cert **ret_root)
 {
-        _cleanup_(cr_cert_freep) struct cr_cert *root = NULL;
-        _cleanup_(cr_key_freep) struct cr_key *pub = NULL;
-        if (cr_cert_from_pem(m->cert_pem, strlen(m->cert_pem), &root, NULL) < 0 ||
-            cr_cert_pubkey(root, &pub) < 0)
+        struct cr_cert *root = NULL;
+        struct cr_key *pub = NULL;
+        if (root_get(m, &root, &pub) < 0)
                 return 0;
         if (cr_cert_verify_signature(device_ca, pub, NULL) < 0)
                 return 0;
-        *ret_root = root;
-        root = NULL;
+        *ret_root = cr_cert_ref(root);
         return 1;
 }
 
@@ -132,13 +173,38 @@ static int find_root(struct store *st, const struct srv_dice_chain *ch,
                       "not signed by any imported manufacturer root", ch->ueid);
 }
 
-static bool cert_fpr_equal(const struct cr_cert *a, const char *b_pem)
+/* True when `pem` (one certificate, as the registry stores it) holds
+ * exactly the DER of `a`: the base64 body is decoded here, which is much
+ * cheaper than parsing the certificate again. */
+static bool cert_der_equal(const struct cr_cert *a, const char *pem)
 {
-        _cleanup_(cr_cert_freep) struct cr_cert *b = NULL;
-        uint8_t fa[CR_SHA256_LEN], fb[CR_SHA256_LEN];
-        return cr_cert_from_pem(b_pem, strlen(b_pem), &b, NULL) == 0 &&
-               cr_cert_fingerprint(a, fa) == 0 && cr_cert_fingerprint(b, fb) == 0 &&
-               !memcmp(fa, fb, sizeof(fa));
+        static const char begin[] = "-----BEGIN CERTIFICATE-----";
+        static const char end[] = "-----END CERTIFICATE-----";
+        const char *p = strstr(pem, begin), *q = p ? strstr(p, end) : NULL;
+        _cleanup_free_ char *b64 = NULL;
+        _cleanup_free_ uint8_t *der_b = NULL;
+        _cleanup_free_ uint8_t *der_a = NULL;
+        size_t n = 0, la = 0, lb = 0;
+        if (!q)
+                return false;
+        p += sizeof(begin) - 1;
+        b64 = malloc((size_t)(q - p) + 1);
+        if (!b64)
+                return false;
+        for (; p < q; p++)
+                if (*p != '\n' && *p != '\r' && *p != ' ' && *p != '\t')
+                        b64[n++] = *p;
+        return srv_b64_decode(b64, n, &der_b, &lb) == 0 && cr_cert_to_der(a, &der_a, &la) == 0 &&
+               la == lb && !memcmp(der_a, der_b, la);
+}
+
+/* True when the SPKI DER of a P-256 key (91 bytes: the uncompressed point
+ * last) holds the same point as `k`. */
+static bool spki_equal(const struct cr_key *k, const uint8_t *spki, size_t len)
+{
+        uint8_t raw[CR_P256_PUB_LEN];
+        return len == 91 && cr_key_pub_raw(k, raw) == 0 &&
+               !memcmp(raw, spki + len - CR_P256_PUB_LEN, CR_P256_PUB_LEN);
 }
 
 /* Step 11 (simplereenroll): the TLS client certificate is one this
@@ -217,8 +283,7 @@ int srv_attest_verify(struct store *st, const struct srv_attest_request *q,
         _cleanup_(cr_key_freep) struct cr_key *alias_pub = NULL;
         _cleanup_(cr_key_freep) struct cr_key *devid_pub = NULL;
         _cleanup_free_ uint8_t *payload = NULL;
-        _cleanup_free_ uint8_t *spki = NULL;
-        size_t payload_len = 0, spki_len = 0;
+        size_t payload_len = 0;
         struct store_registry_record *rec = malloc(sizeof(*rec));
         struct store_manufacturer *mfr = malloc(sizeof(*mfr));
         struct store_device_owner own;
@@ -253,9 +318,8 @@ int srv_attest_verify(struct store *st, const struct srv_attest_request *q,
                 goto out;
         }
         if (cr_cert_pubkey(ch.deviceid, &devid_pub) < 0 ||
-            cr_key_pub_to_der(devid_pub, &spki, &spki_len) < 0 ||
-            spki_len != rec->deviceid_pub_len || memcmp(spki, rec->deviceid_pub, spki_len) ||
-            strcmp(rec->manufacturer_id, mfr->id) || !cert_fpr_equal(ch.device_ca, rec->device_ca)) {
+            !spki_equal(devid_pub, rec->deviceid_pub, rec->deviceid_pub_len) ||
+            strcmp(rec->manufacturer_id, mfr->id) || !cert_der_equal(ch.device_ca, rec->device_ca)) {
                 r = refuse(res, SRV_AT_DEVICE_UNREGISTERED, "device '%s' is registered with "
                            "another DeviceID key or device CA than the chain shows", ch.ueid);
                 goto out;

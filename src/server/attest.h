@@ -146,8 +146,9 @@ int srv_attest_verify(struct store *st, const struct srv_attest_request *req,
                       struct srv_attest_result *res) RP_WUR;
 
 /* Issues and records the device certificate for a verified attestation
- * (one transaction with the device state). *ret_cert is the new
- * certificate. */
+ * with the device's new state. Runs inside the caller's transaction (the
+ * one that consumed the nonce), so the attestation lands as one durable
+ * write. *ret_cert is the new certificate. */
 struct srv_issue_opts {
         unsigned cert_hours;
         unsigned backdate_hours;

@@ -17,13 +17,51 @@
 #include "server/tenant_ca.h"
 #include "store/ca.h"
 
+/* Unsealed tenant CAs, by CA id: unsealing and decoding the key for every
+ * certificate would cost as much as the signature. An id names one
+ * immutable key pair (rotation makes a new id), so an entry never goes
+ * stale; the cache holds a few tenants' current CAs. */
+#define CA_CACHE 16
+static struct {
+        char id[STORE_ID_MAX];
+        struct cr_cert *cert;
+        struct cr_key *key;
+} ca_cache[CA_CACHE];
+static unsigned ca_cache_next;
+
+/* Borrowed results: valid until the next call. */
+static int ca_load_cached(struct srv *s, const struct store_ca *ca, struct cr_cert **ret_cert,
+                          struct cr_key **ret_key, struct rp_err *err)
+{
+        for (size_t i = 0; i < CA_CACHE; i++)
+                if (ca_cache[i].cert && !strcmp(ca_cache[i].id, ca->id)) {
+                        *ret_cert = ca_cache[i].cert;
+                        *ret_key = ca_cache[i].key;
+                        return 0;
+                }
+        struct cr_cert *cert = NULL;
+        struct cr_key *key = NULL;
+        int r = srv_tenant_ca_load(s, ca, &cert, &key, err);
+        if (r < 0)
+                return r;
+        unsigned i = ca_cache_next++ % CA_CACHE;
+        cr_cert_free(ca_cache[i].cert);
+        cr_key_free(ca_cache[i].key);
+        snprintf(ca_cache[i].id, sizeof(ca_cache[i].id), "%s", ca->id);
+        ca_cache[i].cert = cert;
+        ca_cache[i].key = key;
+        *ret_cert = cert;
+        *ret_key = key;
+        return 0;
+}
+
 int srv_attest_issue(struct srv *s, const struct srv_attest_request *q,
                      const struct srv_attest_result *res, const struct srv_issue_opts *o,
                      struct cr_cert **ret_cert, struct rp_err *err)
 {
         struct store *st = s->store;
-        _cleanup_(cr_cert_freep) struct cr_cert *ca_cert = NULL;
-        _cleanup_(cr_key_freep) struct cr_key *ca_key = NULL;
+        struct cr_cert *ca_cert = NULL;         /* borrowed from the cache */
+        struct cr_key *ca_key = NULL;
         _cleanup_(cr_cert_freep) struct cr_cert *cert = NULL;
         _cleanup_free_ char *serial = NULL;
         _cleanup_free_ struct store_ca *ca = malloc(sizeof(*ca));
@@ -33,7 +71,7 @@ int srv_attest_issue(struct srv *s, const struct srv_attest_request *q,
         int r = store_ca_get_by_state(st, q->tenant_id, "current", ca, err);
         if (r < 0)
                 return rp_err_prefix(err, "tenant '%s' CA", q->tenant_id);
-        r = srv_tenant_ca_load(s, ca, &ca_cert, &ca_key, err);
+        r = ca_load_cached(s, ca, &ca_cert, &ca_key, err);
         if (r < 0)
                 return r;
         time_t now = (time_t)(q->now_ms / 1000);
@@ -73,18 +111,9 @@ int srv_attest_issue(struct srv *s, const struct srv_attest_request *q,
         snprintf(c.tenant_id, sizeof(c.tenant_id), "%s", q->tenant_id);
         snprintf(c.purpose, sizeof(c.purpose), "%s", q->purpose);
 
-        _cleanup_(store_tx_guard) struct store *tx = NULL;
-        r = store_tx_begin(st, err);
-        if (r < 0)
-                return r;
-        tx = st;
         r = store_attest_success(st, &a, &c, err);
         if (r < 0)
                 return r;
-        r = store_tx_commit(st, err);
-        if (r < 0)
-                return r;
-        tx = NULL;
         *ret_cert = cert;
         cert = NULL;
         return 0;

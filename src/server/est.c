@@ -237,36 +237,68 @@ static void est_enroll(struct srv_req *r, bool reenroll)
         if (reenroll && srv_req_peer_cert(r, &peer) == 0)
                 q.peer = peer;
 
+        /* One transaction: the nonce consumption, the outcome on the device
+         * record, the certificate and the audit record land together, with
+         * one durable write; the reply leaves only after the commit. */
+        struct rp_err e = {0};
+        _cleanup_(store_tx_guard) struct store *tx = NULL;
+        if (store_tx_begin(st, &e) < 0)
+                return refuse(r, tenant, NULL, SRV_AT_INTERNAL, e.msg);
+        tx = st;
         struct srv_attest_result res;
+        _cleanup_(cr_cert_freep) struct cr_cert *cert = NULL;
         int k = srv_attest_verify(st, &q, &res);
-        if (k < 0 || res.reason != SRV_AT_OK) {
-                if (res.device_in_tenant && res.reason != SRV_AT_INTERNAL) {
-                        struct rp_err e = {0};
-                        if (store_attest_result_set(st, tenant, res.ueid,
-                                                    srv_attest_reason_name(res.reason), q.now_ms,
-                                                    &e) < 0)
-                                rp_warn("est", "recording result of %s: %s", res.ueid, e.msg);
+        if (k == 0 && res.reason == SRV_AT_OK) {
+                struct srv_issue_opts o = {
+                        .cert_hours = s->cfg.device_cert_hours ? s->cfg.device_cert_hours
+                                                               : SRV_ATTEST_CERT_HOURS,
+                        .backdate_hours = s->cfg.test_cert_backdate_h,
+                };
+                k = srv_attest_issue(s, &q, &res, &o, &cert, &e);
+                if (k < 0) {
+                        rp_error("est", "issuing for %s: %s", res.ueid, e.msg);
+                        res.reason = SRV_AT_INTERNAL;
+                        snprintf(res.msg, sizeof(res.msg), "%s", e.msg);
                 }
+        }
+        if (res.reason == SRV_AT_INTERNAL) {
+                /* nothing of a failed service call is kept, not even the nonce */
+                store_tx_rollback(st);
+                tx = NULL;
                 refuse(r, tenant, res.ueid, res.reason, res.msg);
                 srv_attest_result_clear(&res);
                 return;
         }
-        struct srv_issue_opts o = {
-                .cert_hours = s->cfg.device_cert_hours ? s->cfg.device_cert_hours
-                                                       : SRV_ATTEST_CERT_HOURS,
-                .backdate_hours = s->cfg.test_cert_backdate_h,
-        };
-        struct rp_err e = {0};
-        _cleanup_(cr_cert_freep) struct cr_cert *cert = NULL;
-        k = srv_attest_issue(s, &q, &res, &o, &cert, &e);
-        if (k < 0) {
-                rp_error("est", "issuing for %s: %s", res.ueid, e.msg);
-                refuse(r, tenant, res.ueid, SRV_AT_INTERNAL, e.msg);
+        if (res.reason != SRV_AT_OK) {
+                if (res.device_in_tenant &&
+                    store_attest_result_set(st, tenant, res.ueid,
+                                            srv_attest_reason_name(res.reason), q.now_ms, &e) < 0)
+                        rp_warn("est", "recording result of %s: %s", res.ueid, e.msg);
+                srv_metrics_attest(&s->metrics, srv_attest_reason_name(res.reason));
+                est_audit(r, tenant, res.ueid, srv_attest_reason_status(res.reason),
+                          srv_attest_reason_name(res.reason), res.msg);
+        } else {
+                srv_metrics_attest(&s->metrics, "ok");
+                est_audit(r, tenant, res.ueid, 200, "ok", purpose);
+        }
+        if (store_tx_commit(st, &e) < 0) {
+                store_tx_rollback(st);          /* a no-op when the commit ended it */
+                tx = NULL;
+                rp_error("est", "committing attestation of %s: %s", res.ueid, e.msg);
+                srv_reply_error(r, 500, "internal", "the attestation could not be recorded; "
+                                "retry later");
                 srv_attest_result_clear(&res);
                 return;
         }
-        srv_metrics_attest(&s->metrics, "ok");
-        est_audit(r, tenant, res.ueid, 200, "ok", purpose);
+        tx = NULL;
+        if (res.reason != SRV_AT_OK) {
+                rp_info("est", "attestation refused tenant=%s ueid=%s reason=%s: %s", tenant,
+                        res.ueid[0] ? res.ueid : "-", srv_attest_reason_name(res.reason), res.msg);
+                srv_reply_error(r, srv_attest_reason_status(res.reason),
+                                srv_attest_reason_name(res.reason), "%s", res.msg);
+                srv_attest_result_clear(&res);
+                return;
+        }
         rp_info("est", "attested tenant=%s ueid=%s os=%s/%s svn=%lld purpose=%s", tenant,
                 res.ueid, res.ev.swname, res.ev.swversion, (long long)res.ev.svn, purpose);
         srv_attest_result_clear(&res);
