@@ -68,13 +68,18 @@ def test_keys_mfg_init(tmp_path, rampart):
     run([rampart, "keys", "mfg-init", "--out", out, "--org", "Acme Devices"])
     for f in ("root-ca.key", "device-ca.key"):
         assert stat.S_IMODE(os.stat(out / f).st_mode) == 0o600
-    # the device CA chains to the root and may only sign end entities
+    # the device CA chains to the root; below it only DeviceID certificates
+    # (which are themselves the CA of the Alias certificate): path length 1
     v = subprocess.run(["openssl", "verify", "-CAfile", out / "root-ca.pem", out / "device-ca.pem"],
                        capture_output=True, text=True)
     assert v.returncode == 0, v.stderr
     text = subprocess.run(["openssl", "x509", "-in", out / "device-ca.pem", "-noout", "-text"],
                           capture_output=True, text=True, check=True).stdout
-    assert "CA:TRUE, pathlen:0" in text and "O = Acme Devices" in text
+    assert "CA:TRUE, pathlen:1" in text and "O = Acme Devices" in text
+    assert "Certificate Sign" in text
+    root = subprocess.run(["openssl", "x509", "-in", out / "root-ca.pem", "-noout", "-text"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "CA:TRUE, pathlen:2" in root
     p = run([rampart, "keys", "mfg-init", "--out", out], check=None)
     assert p.returncode == 1 and "refusing to overwrite" in p.stderr
 
