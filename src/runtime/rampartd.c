@@ -84,6 +84,7 @@ struct rtd {
         struct rtd_attest_result last;  /* result of the last attempt */
         time_t last_attempt, last_success, next_attempt, renew_at;
         bool running;
+        pid_t monitor_pid;              /* rampart-boot, our parent */
 };
 
 static void fmt_time(time_t t, char out[32])
@@ -271,6 +272,12 @@ static void on_attest(evutil_socket_t fd, short what, void *ud)
         d->last_attempt = time(NULL);
         rp_info(LOG, "attestation attempt %lu (trigger: %s)", d->attempts, trigger);
         r = attest_all(d);
+        if (r < 0 && getppid() != d->monitor_pid) {
+                /* rampart-boot is gone (power off): not an attestation failure */
+                rp_info(LOG, "the security monitor is gone: stopping");
+                event_base_loopbreak(d->base);
+                return;
+        }
         if (r < 0) {
                 long ms;
                 d->attested = false;
@@ -477,7 +484,9 @@ int main(int argc, char **argv)
                 return EXIT_CONFIG;
         }
         /* the normal world never outlives its monitor (rampart-boot) */
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1) {
+        d.monitor_pid = getppid();
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != d.monitor_pid ||
+            d.monitor_pid == 1) {
                 rp_error(LOG, "the security monitor is gone");
                 return EXIT_FAIL;
         }
