@@ -67,6 +67,23 @@ def test_first_start_defaults(tmp_path):
         assert p.wait(timeout=30) == 0
 
 
+def test_default_data_dir_is_cwd_rampart_data(tmp_path):
+    env = dict(os.environ)
+    env.pop("RAMPART_DATA", None)
+    p = subprocess.Popen([binary("rampart-server"), "--listen", "127.0.0.1:0"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
+    try:
+        for line in p.stdout:
+            if line.startswith("rampart-server: ready"):
+                break
+        d = tmp_path / "rampart-data"
+        assert (d / "rampart.db").exists() and (d / "server.crt").exists()
+        assert d.stat().st_mode & 0o777 == 0o700
+    finally:
+        p.terminate()
+        assert p.wait(timeout=30) == 0
+
+
 def test_tls13_only(server):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
