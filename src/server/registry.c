@@ -14,18 +14,16 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
-#include "dice/dice.h"
 #include "lib/cleanup.h"
 #include "lib/encode.h"
 #include "server/devices.h"
+#include "server/registry_record.h"
 #include "server/routes.h"
 #include "store/registry.h"
 
-#define REG_MAX_LINE (64 * 1024)        /* one record */
 #define REG_MAX_RECORDS 5000            /* per import: ~1.3 ms each, the loop waits */
 #define REG_MAX_ERRORS 50               /* reported per import */
 #define REG_MAX_ROOTS STORE_LIST_MAX    /* manufacturer roots considered */
-#define REG_CA_CACHE 64                 /* distinct device CAs verified per import */
 
 /* ---- manufacturers ---- */
 
@@ -162,19 +160,10 @@ static int root_set_load(struct store *st, struct root_set *rs, struct rp_err *e
         return 0;
 }
 
-/* Device CAs seen in this import and the root each chains to (-1: none,
- * with the reason). Most imports carry one device CA for every line. */
-struct ca_seen {
-        uint8_t fpr[CR_SHA256_LEN];
-        long root;
-        char why[RP_ERR_MSG_MAX];
-};
-
 struct import {
         struct store *st;
         struct root_set roots;
-        struct ca_seen cas[REG_CA_CACHE];
-        size_t n_cas;
+        struct srv_reg_verifier ver;
         json_t *errors;
         size_t n_errors, n_conflicts;
         size_t total, added, unchanged;
@@ -194,191 +183,9 @@ __attribute__((format(printf, 4, 5))) static void line_error(struct import *im, 
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         json_array_append_new(im->errors, json_pack("{s:I,s:o,s:s}", "line", (json_int_t)line,
-                                                    "field", field ? json_string(field) : json_null(),
+                                                    "field",
+                                                    field && *field ? json_string(field) : json_null(),
                                                     "message", msg));
-}
-
-static const char *const rec_members[] = {"ueid", "deviceid_cert", "device_ca", "deviceid_pub",
-                                          "debug", "provisioned_at"};
-
-/* Which root the device CA chains to; cached per distinct device CA. */
-static long ca_root(struct import *im, const struct cr_cert *ca, const char **ret_why)
-{
-        uint8_t fpr[CR_SHA256_LEN];
-        if (cr_cert_fingerprint(ca, fpr) < 0) {
-                *ret_why = "cannot fingerprint the device CA";
-                return -1;
-        }
-        for (size_t i = 0; i < im->n_cas; i++)
-                if (!memcmp(im->cas[i].fpr, fpr, sizeof(fpr))) {
-                        *ret_why = im->cas[i].why;
-                        return im->cas[i].root;
-                }
-        struct ca_seen seen = {.root = -1};
-        memcpy(seen.fpr, fpr, sizeof(fpr));
-        snprintf(seen.why, sizeof(seen.why), "no manufacturer root is registered");
-        for (size_t i = 0; i < im->roots.n; i++) {
-                struct rp_err e = {0};
-                struct cr_cert *anchor[1] = {im->roots.certs[i]};
-                if (cr_chain_verify(ca, NULL, 0, anchor, 1, 0, &e) == 0) {
-                        seen.root = (long)i;
-                        seen.why[0] = 0;
-                        break;
-                }
-                snprintf(seen.why, sizeof(seen.why), "does not chain to a registered manufacturer root (%.180s)",
-                         e.msg);
-        }
-        if (im->n_cas < REG_CA_CACHE) {
-                im->cas[im->n_cas] = seen;
-                *ret_why = im->cas[im->n_cas].why;
-                im->n_cas++;
-                return seen.root;
-        }
-        *ret_why = "does not chain to a registered manufacturer root";
-        return seen.root;
-}
-
-static bool is_hex40(const char *s)
-{
-        return srv_ueid_valid(s);
-}
-
-/* Verifies one record; on success fills `rec` (except imported_ms). */
-static bool record_verify(struct import *im, size_t line, json_t *o,
-                          struct store_registry_record *rec)
-{
-        const char *k;
-        json_t *v;
-        json_object_foreach(o, k, v) {
-                bool known = false;
-                for (size_t i = 0; i < ARRAY_SIZE(rec_members); i++)
-                        known = known || !strcmp(k, rec_members[i]);
-                if (!known) {
-                        line_error(im, line, k, "unknown member '%.64s'", k);
-                        return false;
-                }
-        }
-        for (size_t i = 0; i < ARRAY_SIZE(rec_members); i++) {
-                v = json_object_get(o, rec_members[i]);
-                bool is_bool = !strcmp(rec_members[i], "debug");
-                if (!v) {
-                        line_error(im, line, rec_members[i], "missing member '%s'", rec_members[i]);
-                        return false;
-                }
-                if (is_bool ? !json_is_boolean(v) : !json_is_string(v)) {
-                        line_error(im, line, rec_members[i], "member '%s' must be %s",
-                                   rec_members[i], is_bool ? "a boolean" : "a string");
-                        return false;
-                }
-        }
-        const char *ueid = json_string_value(json_object_get(o, "ueid"));
-        const char *pub_b64 = json_string_value(json_object_get(o, "deviceid_pub"));
-        const char *cert_pem = json_string_value(json_object_get(o, "deviceid_cert"));
-        const char *ca_pem = json_string_value(json_object_get(o, "device_ca"));
-        const char *when = json_string_value(json_object_get(o, "provisioned_at"));
-
-        if (!is_hex40(ueid)) {
-                line_error(im, line, "ueid", "'%.64s' is not 40 lowercase hex characters", ueid);
-                return false;
-        }
-        if (strlen(cert_pem) >= sizeof(rec->deviceid_cert) || strlen(ca_pem) >= sizeof(rec->device_ca)) {
-                line_error(im, line, strlen(cert_pem) >= sizeof(rec->deviceid_cert) ? "deviceid_cert"
-                                                                                  : "device_ca",
-                           "certificate PEM longer than %d bytes", STORE_PEM_MAX - 1);
-                return false;
-        }
-        int64_t prov_ms = 0;
-        if (srv_time_parse(when, &prov_ms) < 0) {
-                line_error(im, line, "provisioned_at", "'%.40s' is not an RFC 3339 time", when);
-                return false;
-        }
-
-        struct rp_err e = {0};
-        _cleanup_free_ uint8_t *spki = NULL;
-        size_t spki_len = 0;
-        _cleanup_(cr_key_freep) struct cr_key *pub = NULL, *cert_pub = NULL, *ca_pub = NULL;
-        if (rp_b64url_decode(pub_b64, strlen(pub_b64), &spki, &spki_len) < 0) {
-                line_error(im, line, "deviceid_pub", "not base64url without padding");
-                return false;
-        }
-        if (spki_len > sizeof(rec->deviceid_pub) ||
-            cr_key_pub_from_der(spki, spki_len, &pub, &e) < 0) {
-                line_error(im, line, "deviceid_pub", "not a P-256 SubjectPublicKeyInfo%s%s",
-                           e.msg[0] ? ": " : "", e.msg);
-                return false;
-        }
-        _cleanup_(cr_cert_freep) struct cr_cert *cert = NULL, *ca = NULL;
-        if (cr_cert_from_pem(ca_pem, strlen(ca_pem), &ca, &e) < 0) {
-                line_error(im, line, "device_ca", "%s", e.msg);
-                return false;
-        }
-        if (cr_cert_from_pem(cert_pem, strlen(cert_pem), &cert, &e) < 0) {
-                line_error(im, line, "deviceid_cert", "%s", e.msg);
-                return false;
-        }
-        if (!cr_cert_is_ca(ca) || cr_cert_pubkey(ca, &ca_pub) < 0) {
-                line_error(im, line, "device_ca", "not a CA certificate");
-                return false;
-        }
-        if (cr_cert_verify_signature(cert, ca_pub, &e) < 0) {
-                line_error(im, line, "deviceid_cert", "not signed by the record's device_ca");
-                return false;
-        }
-        const char *why = NULL;
-        long root = ca_root(im, ca, &why);
-        if (root < 0) {
-                line_error(im, line, "device_ca", "%s", why);
-                return false;
-        }
-        struct cr_cert *untrusted[1] = {ca};
-        struct cr_cert *anchor[1] = {im->roots.certs[root]};
-        if (cr_chain_verify(cert, untrusted, 1, anchor, 1, 0, &e) < 0) {
-                line_error(im, line, "deviceid_cert", "%s", e.msg);
-                return false;
-        }
-        if (cr_cert_pubkey(cert, &cert_pub) < 0 || !cr_key_pub_equal(cert_pub, pub)) {
-                line_error(im, line, "deviceid_pub",
-                           "is not the public key of the DeviceID certificate");
-                return false;
-        }
-        uint8_t id[DICE_ID_LEN];
-        char hex[DICE_UEID_HEX_LEN + 1];
-        if (dice_id_derive(pub, id) < 0) {
-                line_error(im, line, "deviceid_pub", "cannot derive the DeviceID identifier");
-                return false;
-        }
-        dice_id_hex(id, hex);
-        if (strcmp(hex, ueid)) {
-                line_error(im, line, "ueid", "'%s' is not the DeviceID identifier of deviceid_pub (%s)",
-                           ueid, hex);
-                return false;
-        }
-        _cleanup_free_ char *cn = NULL;
-        if (cr_cert_subject_cn(cert, &cn) < 0 || !cn || strcmp(cn, ueid)) {
-                line_error(im, line, "deviceid_cert", "subject CN '%.64s' is not the ueid",
-                           cn ? cn : "");
-                return false;
-        }
-        _cleanup_free_ uint8_t *ext = NULL;
-        size_t ext_len = 0;
-        uint8_t ext_id[DICE_ID_LEN];
-        if (cr_cert_ext(cert, DICE_OID_UEID, &ext, &ext_len) == 0 &&
-            (dice_ueid_parse(ext, ext_len, ext_id, &e) < 0 || memcmp(ext_id, id, DICE_ID_LEN))) {
-                line_error(im, line, "deviceid_cert", "UEID extension does not match the ueid");
-                return false;
-        }
-
-        memset(rec, 0, sizeof(*rec));
-        snprintf(rec->ueid, sizeof(rec->ueid), "%s", ueid);
-        snprintf(rec->manufacturer_id, sizeof(rec->manufacturer_id), "%s",
-                 im->roots.m[root].id);
-        memcpy(rec->deviceid_pub, spki, spki_len);
-        rec->deviceid_pub_len = spki_len;
-        memcpy(rec->deviceid_cert, cert_pem, strlen(cert_pem) + 1);
-        memcpy(rec->device_ca, ca_pem, strlen(ca_pem) + 1);
-        rec->debug = json_is_true(json_object_get(o, "debug"));
-        rec->provisioned_ms = prov_ms;
-        return true;
 }
 
 static bool record_same(const struct store_registry_record *a,
@@ -397,29 +204,16 @@ static int import_line(struct import *im, size_t line, const char *text, size_t 
                        struct store_registry_record *rec, struct store_registry_record *old,
                        struct rp_err *err)
 {
-        json_error_t je;
-        im->total++;
-        if (len > REG_MAX_LINE) {
-                line_error(im, line, NULL, "record of %zu bytes, the limit is %d", len,
-                           REG_MAX_LINE);
-                return 0;
-        }
-        json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-        if (!o) {
-                line_error(im, line, NULL, "invalid JSON at column %d: %s", je.column, je.text);
-                return 0;
-        }
-        if (!json_is_object(o)) {
-                json_decref(o);
-                line_error(im, line, NULL, "a record must be a JSON object");
-                return 0;
-        }
-        bool ok = record_verify(im, line, o, rec);
-        json_decref(o);
-        if (!ok)
-                return 0;
-        rec->imported_ms = im->now_ms;
         struct rp_err e = {0};
+        char field[SRV_REG_FIELD_MAX];
+        size_t root = 0;
+        im->total++;
+        if (srv_reg_record_verify(&im->ver, text, len, rec, &root, field, &e) < 0) {
+                line_error(im, line, field, "%s", e.msg);
+                return 0;
+        }
+        snprintf(rec->manufacturer_id, sizeof(rec->manufacturer_id), "%s", im->roots.m[root].id);
+        rec->imported_ms = im->now_ms;
         int r = store_registry_get(im->st, rec->ueid, old, &e);
         if (r == 0) {
                 if (record_same(rec, old)) {
@@ -481,6 +275,8 @@ static void registry_import(struct srv_req *r)
         if (k == 0) {
                 tx = st;
                 k = root_set_load(st, &im.roots, &err);
+                im.ver.roots = im.roots.certs;
+                im.ver.n_roots = im.roots.n;
         }
         size_t line = 0;
         bool too_many = false;
