@@ -7,11 +7,16 @@
  *     party test needs it as a file).
  *   rampart-attest-forge --monitor --nonce N --out FILE   (under rampart-boot)
  *   rampart-attest-forge --monitor --info-out FILE        (under rampart-boot)
- *     asks the real monitor over RAMPART_MONITOR_FD instead. */
+ *     asks the real monitor over RAMPART_MONITOR_FD instead.
+ *   ... --monitor --nonce N --out FILE --cert-in CERT --mqtt IP:PORT --mqtt-ca CA
+ *     then waits for the issued certificate to appear in CERT and connects
+ *     to an MQTT broker with it, the key staying in the monitor; exits 0
+ *     when the broker accepted (CONNACK 0), 4 when it refused. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -21,15 +26,56 @@
 #include "lib/fileio.h"
 #include "monitor/mon_client.h"
 #include "attest_sim.h"
+#include "mqtt_device.h"
 
+/* Written to a temporary name and renamed, so a reader polling for the
+ * file never sees half of it. */
 static int write_text(const char *path, const char *s)
 {
-        FILE *f = fopen(path, "w");
-        if (!f || fputs(s, f) < 0 || fclose(f) != 0) {
+        char tmp[4096];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fputs(s, f) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
                 fprintf(stderr, "attest-forge: cannot write '%s'\n", path);
                 return -1;
         }
         return 0;
+}
+
+struct mqtt_opts {
+        const char *cert_in, *hostport, *ca;
+};
+
+/* Waits up to 60 s for the certificate file, then connects to the broker
+ * with it and the monitor-held key `handle`. */
+static int mqtt_mode(struct mon_client *c, uint32_t handle, const struct mqtt_opts *m)
+{
+        struct rp_err e = {0};
+        struct cr_cert *cert = NULL;
+        char host[64];
+        int port = 0, rc = -1;
+        const char *colon = strrchr(m->hostport, ':');
+        if (!colon || (size_t)(colon - m->hostport) >= sizeof(host)) {
+                fprintf(stderr, "attest-forge: --mqtt wants IP:PORT\n");
+                return 2;
+        }
+        memcpy(host, m->hostport, (size_t)(colon - m->hostport));
+        host[colon - m->hostport] = 0;
+        port = atoi(colon + 1);
+        for (int i = 0; i < 600 && access(m->cert_in, R_OK) != 0; i++)
+                usleep(100 * 1000);
+        if (cr_cert_load_pem(m->cert_in, &cert, &e) < 0) {
+                fprintf(stderr, "attest-forge: %s\n", e.msg);
+                return 1;
+        }
+        int r = att_mqtt_connect(host, port, m->ca, cert, c, handle, "rampart-device", &rc, &e);
+        cr_cert_free(cert);
+        if (r < 0) {
+                printf("refused: %s\n", e.msg);
+                return 4;
+        }
+        printf("connack rc=%d\n", rc);
+        return rc == 0 ? 0 : 4;
 }
 
 static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
@@ -48,7 +94,7 @@ static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
 }
 
 static int monitor_mode(const char *nonce_b64, const char *purpose, const char *out,
-                        const char *info_out)
+                        const char *info_out, const struct mqtt_opts *mq)
 {
         static struct mon_client c;
         struct rp_err e = {0};
@@ -101,13 +147,16 @@ static int monitor_mode(const char *nonce_b64, const char *purpose, const char *
         json_decref(j);
         if (!t || write_text(out, t) < 0)
                 return 1;
+        if (mq->cert_in && mq->hostport && mq->ca)
+                return mqtt_mode(&c, h, mq);
         return 0;
 }
 
 int main(int argc, char **argv)
 {
         enum { O_DIR = 256, O_NONCE, O_OSN, O_OSV, O_SVN, O_FWID, O_PURPOSE, O_OUT, O_KEYOUT,
-               O_ALIAS, O_EVID, O_UEID, O_UNBOUND, O_NOBIND, O_CSRFILE, O_MONITOR, O_INFO };
+               O_ALIAS, O_EVID, O_UEID, O_UNBOUND, O_NOBIND, O_CSRFILE, O_MONITOR, O_INFO,
+               O_CERTIN, O_MQTT, O_MQTTCA };
         static const struct option opts[] = {
                 {"dir", required_argument, NULL, O_DIR},
                 {"nonce", required_argument, NULL, O_NONCE},
@@ -126,6 +175,9 @@ int main(int argc, char **argv)
                 {"csr-file", required_argument, NULL, O_CSRFILE},
                 {"monitor", no_argument, NULL, O_MONITOR},
                 {"info-out", required_argument, NULL, O_INFO},
+                {"cert-in", required_argument, NULL, O_CERTIN},
+                {"mqtt", required_argument, NULL, O_MQTT},
+                {"mqtt-ca", required_argument, NULL, O_MQTTCA},
                 {0},
         };
         const char *dir = NULL, *nonce = NULL, *out = NULL, *key_out = NULL, *csr_file = NULL;
@@ -133,6 +185,7 @@ int main(int argc, char **argv)
         struct att_os os = {.name = "rampart-os", .version = "1.0.0", .svn = 1};
         struct att_forge f = {0};
         bool monitor = false;
+        struct mqtt_opts mq = {0};
         int c;
         while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 switch (c) {
@@ -153,13 +206,16 @@ int main(int argc, char **argv)
                 case O_CSRFILE: csr_file = optarg; break;
                 case O_MONITOR: monitor = true; break;
                 case O_INFO: info_out = optarg; break;
+                case O_CERTIN: mq.cert_in = optarg; break;
+                case O_MQTT: mq.hostport = optarg; break;
+                case O_MQTTCA: mq.ca = optarg; break;
                 default:
                         fprintf(stderr, "usage: see the comment at the top of attest_forge.c\n");
                         return 2;
                 }
         }
         if (monitor)
-                return monitor_mode(nonce, purpose, out, info_out);
+                return monitor_mode(nonce, purpose, out, info_out, &mq);
         if (!dir || !nonce || !out) {
                 fprintf(stderr, "attest-forge: --dir, --nonce and --out are required\n");
                 return 2;

@@ -210,27 +210,35 @@ def test_reenroll_with_own_certificate(world, tmp_path):
     assert r.status_code == 401
 
 
-def test_real_rampart_boot_device_attests(world, tmp_path):
-    """The honest path through a real rampart-boot: verified OS slot,
-    measured boot, keys only inside the monitor."""
+def real_os_device(world, tmp_path, version="7.0.0", svn=7, tenant="A"):
+    """A device with a signed OS image in slot a, booted once by a real
+    rampart-boot to read what it measures; returns (device, boot info)."""
     rampart = binary("rampart")
     f = world.f
-    src = tmp_path / "os"
+    src = tmp_path / f"os-{version}"
     src.mkdir()
     (src / "init").write_text("#!/bin/sh\n")
     (src / "init").chmod(0o755)
-    pkg = tmp_path / "os.pkg"
+    pkg = tmp_path / f"os-{version}.pkg"
     run([rampart, "image", "pack", src, "--out", pkg, "--name", "rampart-os", "--type", "os",
-         "--version", "7.0.0", "--svn", "7", "--component-id",
+         "--version", version, "--svn", str(svn), "--component-id",
          "6f0e2a3c-3b1d-4c7e-9a55-0d7c1e9b2f10"])
     run([rampart, "image", "sign", pkg, "--key", f.dir / "platform.key"])
-    dev = world.device()
+    dev = world.device(tenant=tenant)
     run([binary("rampart-device"), "install-os", dev["dir"], "--slot", "a", pkg])
-    forge = binary("rampart-attest-forge")
     info = tmp_path / "info.json"
-    run([binary("rampart-boot"), dev["dir"], "--", forge, "--monitor", "--info-out", info])
+    run([binary("rampart-boot"), dev["dir"], "--", binary("rampart-attest-forge"), "--monitor",
+         "--info-out", info])
     bi = json.loads(info.read_text())
     assert bi["ueid"] == dev["ueid"]
+    return dev, bi
+
+
+def test_real_rampart_boot_device_attests(world, tmp_path):
+    """The honest path through a real rampart-boot: verified OS slot,
+    measured boot, keys only inside the monitor."""
+    dev, bi = real_os_device(world, tmp_path)
+    forge = binary("rampart-attest-forge")
     body = tmp_path / "body.json"
     nonce = world.nonce()
     run([binary("rampart-boot"), dev["dir"], "--", forge, "--monitor", "--nonce", nonce,

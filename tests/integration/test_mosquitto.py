@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from server_fixture import Server
-from test_attest import World
+from conftest import binary
+from test_attest import World, real_os_device
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 PUB = shutil.which("mosquitto_pub")
@@ -153,3 +154,41 @@ def test_broker_accepts_device_and_refuses_the_rest(setup):
 
     # and the good certificate still works after all that
     assert publish(s, crt, key).returncode == 0
+
+
+def test_broker_accepts_a_key_that_never_left_the_monitor(setup):
+    """The device of a real rampart-boot attests, and the program running
+    under it connects to the broker with the issued certificate while every
+    handshake signature is made by the monitor's tls-sign."""
+    s = setup
+    w, d = s["w"], s["dir"]
+    dev, bi = real_os_device(w, d)
+    r = w.srv.api("POST", "/api/v1/os-releases", w.srv.bootstrap_token, json={
+        "name": bi["os_name"], "version": bi["os_version"], "svn": bi["svn"], "sha256": bi["fwid"]})
+    assert r.status_code == 201, r.text
+    body, cert = d / "boot-body.json", d / "boot-cert.pem"
+    p = subprocess.Popen([binary("rampart-boot"), str(dev["dir"]), "--",
+                          binary("rampart-attest-forge"), "--monitor", "--nonce", w.nonce(),
+                          "--out", str(body), "--cert-in", str(cert),
+                          "--mqtt", f"127.0.0.1:{s['port']}", "--mqtt-ca", str(d / "bca.crt")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            if body.exists() or p.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert body.exists(), p.communicate(timeout=10)
+        r = w.post("A", body.read_text(), accept="application/x-pem-file")
+        assert r.status_code == 200, r.text
+        tmp = d / "boot-cert.tmp"
+        tmp.write_bytes(r.content)
+        tmp.rename(cert)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, (out, err)
+    assert "connack rc=0" in out
+    time.sleep(0.2)
+    assert dev["ueid"] in s["log"].read_text()
