@@ -13,5 +13,9 @@ const struct srv_route_set *const srv_route_sets[] = {
         &srv_routes_ca,
         &srv_routes_est,
         &srv_routes_failures,
+        &srv_routes_repo,
+        &srv_routes_images,
+        &srv_routes_deploy,
+        &srv_routes_director,
         NULL,
 };

@@ -42,6 +42,10 @@ struct store_image_ops {
          * measurement (fwid hex); -ENOENT when none. */
         int (*os_match)(struct store *st, const char *pkg_name, const char *version, int64_t svn,
                         const char *fwid, struct store_image *ret, struct rp_err *err);
+        /* Who published images of this component first (tenant id, "" for
+         * the platform); -ENOENT when no image of it exists. */
+        int (*component_owner)(struct store *st, const char *component_id,
+                               char ret[STORE_ID_MAX], struct rp_err *err);
 };
 
 static inline RP_WUR int store_image_create(struct store *st, const struct store_image *im,
@@ -71,4 +75,9 @@ static inline RP_WUR int store_image_os_match(struct store *st, const char *pkg_
                                               struct store_image *ret, struct rp_err *err)
 {
         return STORE_CALL(st, image, os_match, err, pkg_name, version, svn, fwid, ret, err);
+}
+static inline RP_WUR int store_image_component_owner(struct store *st, const char *component_id,
+                                                     char ret[STORE_ID_MAX], struct rp_err *err)
+{
+        return STORE_CALL(st, image, component_owner, err, component_id, ret, err);
 }

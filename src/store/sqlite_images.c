@@ -135,7 +135,36 @@ static int image_os_match(struct store *st, const char *pkg_name, const char *ve
         return r;
 }
 
+struct owner_item {
+        char tenant[STORE_ID_MAX];
+};
+
+static int64_t owner_row(sqlite3_stmt *s, void *item)
+{
+        struct owner_item *o = item;
+        return sq_col_text(s, 0, o->tenant, sizeof(o->tenant)) < 0 ? -1 : 1;
+}
+
+static int image_component_owner(struct store *st, const char *component_id,
+                                 char ret[STORE_ID_MAX], struct rp_err *err)
+{
+        static const char sql[] = "SELECT COALESCE(tenant_id, '') FROM images WHERE "
+                                  "component_id = ?1 ORDER BY seq LIMIT 1";
+        sqlite3_stmt *s = sq_stmt(st, sql, err);
+        if (!s)
+                return err ? err->code : -EIO;
+        sq_bind_text(s, 1, component_id);
+        struct owner_item o;
+        int r = sq_get(st, s, owner_row, &o, err, "store: reading component owner");
+        if (r == -ENOENT)
+                return rp_err_set(err, -ENOENT, "no image of component '%s'", component_id);
+        if (r == 0)
+                memcpy(ret, o.tenant, STORE_ID_MAX);
+        return r;
+}
+
 const struct store_image_ops sq_image_ops = {
+        .component_owner = image_component_owner,
         .create = image_create,
         .get = image_get,
         .get_by_sha256 = image_get_by_sha256,
