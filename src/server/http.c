@@ -425,36 +425,24 @@ static bool type_ok(json_t *v, enum srv_field_type t)
         return false;
 }
 
-int srv_req_json(struct srv_req *r, const struct srv_field *fields, size_t n_fields, json_t **ret)
+int srv_json_check(const uint8_t *body, size_t len, const struct srv_field *fields,
+                   size_t n_fields, json_t **ret, struct rp_err *err)
 {
-        const char *ct = srv_req_header(r, "Content-Type");
-        if (!ct || (strncasecmp(ct, "application/json", 16) || (ct[16] && ct[16] != ';' && ct[16] != ' '))) {
-                srv_reply_error(r, 415, "unsupported_media_type",
-                                "request body must be application/json (got '%s')",
-                                ct ? ct : "no Content-Type");
-                return -EINVAL;
-        }
-        if (r->body_len == 0) {
-                srv_reply_error(r, 400, "bad_request", "request body is empty; expected a JSON object");
-                return -EINVAL;
-        }
+        if (len == 0)
+                return rp_err_set(err, -EINVAL, "request body is empty; expected a JSON object");
         json_error_t je;
-        json_t *j = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
-        if (!j) {
-                srv_reply_error(r, 400, "bad_request", "invalid JSON at line %d column %d: %s",
-                                je.line, je.column, je.text);
-                return -EINVAL;
-        }
+        json_t *j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
+        if (!j)
+                return rp_err_set(err, -EINVAL, "invalid JSON at line %d column %d: %s", je.line,
+                                  je.column, je.text);
         if (!json_is_object(j)) {
                 json_decref(j);
-                srv_reply_error(r, 400, "bad_request", "request body must be a JSON object");
-                return -EINVAL;
+                return rp_err_set(err, -EINVAL, "request body must be a JSON object");
         }
         if (json_depth(j, 0) < 0) {
                 json_decref(j);
-                srv_reply_error(r, 400, "bad_request", "JSON nested deeper than %d levels",
-                                SRV_JSON_MAX_DEPTH);
-                return -EINVAL;
+                return rp_err_set(err, -EINVAL, "JSON nested deeper than %d levels",
+                                  SRV_JSON_MAX_DEPTH);
         }
         const char *k;
         json_t *v;
@@ -464,11 +452,9 @@ int srv_req_json(struct srv_req *r, const struct srv_field *fields, size_t n_fie
                         if (!strcmp(fields[i].name, k))
                                 break;
                 if (i == n_fields) {
-                        char shown[64];
-                        snprintf(shown, sizeof(shown), "%s", k);
+                        int r = rp_err_set(err, -EINVAL, "unknown field '%.60s'", k);
                         json_decref(j);
-                        srv_reply_error(r, 400, "bad_request", "unknown field '%s'", shown);
-                        return -EINVAL;
+                        return r;
                 }
         }
         for (size_t i = 0; i < n_fields; i++) {
@@ -481,36 +467,50 @@ int srv_req_json(struct srv_req *r, const struct srv_field *fields, size_t n_fie
                 if (!v) {
                         if (f->flags & SRV_F_REQUIRED) {
                                 json_decref(j);
-                                srv_reply_error(r, 400, "bad_request", "missing field '%s'", f->name);
-                                return -EINVAL;
+                                return rp_err_set(err, -EINVAL, "missing field '%s'", f->name);
                         }
                         continue;
                 }
                 if (!type_ok(v, f->type)) {
                         json_decref(j);
-                        srv_reply_error(r, 400, "bad_request", "field '%s' must be %s", f->name,
-                                        type_name(f->type));
-                        return -EINVAL;
+                        return rp_err_set(err, -EINVAL, "field '%s' must be %s", f->name,
+                                          type_name(f->type));
                 }
                 if (f->type == SRV_F_STRING) {
                         size_t max = f->max_len ? f->max_len : SRV_MAX_PARAM_LEN;
-                        size_t len = json_string_length(v);
-                        if (len > max) {
+                        size_t slen = json_string_length(v);
+                        if (slen > max) {
                                 json_decref(j);
-                                srv_reply_error(r, 400, "bad_request",
-                                                "field '%s' is %zu bytes long, the limit is %zu",
-                                                f->name, len, max);
-                                return -EINVAL;
+                                return rp_err_set(err, -EINVAL,
+                                                  "field '%s' is %zu bytes long, the limit is %zu",
+                                                  f->name, slen, max);
                         }
                         const char *p;
                         if ((f->flags & SRV_F_NAME) && (p = name_problem(json_string_value(v)))) {
                                 json_decref(j);
-                                srv_reply_error(r, 400, "bad_request", "field '%s' %s", f->name, p);
-                                return -EINVAL;
+                                return rp_err_set(err, -EINVAL, "field '%s' %s", f->name, p);
                         }
                 }
         }
         *ret = j;
+        return 0;
+}
+
+int srv_req_json(struct srv_req *r, const struct srv_field *fields, size_t n_fields, json_t **ret)
+{
+        const char *ct = srv_req_header(r, "Content-Type");
+        if (!ct || (strncasecmp(ct, "application/json", 16) || (ct[16] && ct[16] != ';' && ct[16] != ' '))) {
+                srv_reply_error(r, 415, "unsupported_media_type",
+                                "request body must be application/json (got '%.60s')",
+                                ct ? ct : "no Content-Type");
+                return -EINVAL;
+        }
+        struct rp_err err = {0};
+        int k = srv_json_check(r->body, r->body_len, fields, n_fields, ret, &err);
+        if (k < 0) {
+                srv_reply_error(r, 400, "bad_request", "%s", err.msg);
+                return k;
+        }
         return 0;
 }
 

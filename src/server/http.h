@@ -153,6 +153,10 @@ struct srv_field {
 int srv_req_json(struct srv_req *r, const struct srv_field *fields, size_t n_fields,
                  json_t **ret) RP_WUR;
 #define SRV_FIELDS(arr) (arr), (sizeof(arr) / sizeof((arr)[0]))
+/* The same checks on a buffer, without a request (tests, fuzzing, bodies
+ * that arrive another way): 0 with *ret set, or -EINVAL with a message. */
+int srv_json_check(const uint8_t *body, size_t len, const struct srv_field *fields,
+                   size_t n_fields, json_t **ret, struct rp_err *err) RP_WUR;
 
 /* jansson provides json_decrefp() for _cleanup_(json_decrefp). */
 
