@@ -166,7 +166,7 @@ static int failures_show(int argc, char **argv)
         if (!is_bucket_id(id))
                 return cli_errorf(CLI_EXIT_USAGE, "'%s' is not a bucket id (32 lowercase hex "
                                   "digits, as 'rampart failures list' shows)", id);
-        _cleanup_free_ char *path = cli_path_id("/api/v1/failures/buckets/", id, NULL);
+        _cleanup_free_ char *path = cli_path_id("/api/v1/failures/buckets", id, NULL);
         json_t *b = NULL;
         if (!path)
                 return cli_errorf(CLI_EXIT_FAIL, "out of memory");
@@ -265,7 +265,9 @@ static void csv_event(FILE *f, json_t *ev)
                         v = json_string_value(j);
                 } else if (json_is_integer(j)) {
                         if (!strcmp(csv_columns[i], "signal")) {
-                                fail_signal_name((int)json_integer_value(j), buf, sizeof(buf));
+                                v = fail_signal_name((int)json_integer_value(j), buf, sizeof(buf));
+                                csv_cell(f, v, i + 1 == n);
+                                continue;
                         } else {
                                 snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(j));
                         }

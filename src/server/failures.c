@@ -560,14 +560,14 @@ static const char *const csv_columns[] = {
 
 static int csv_event(struct rp_buf *o, const struct store_failure_event *e)
 {
-        char recv[32], tf[32], tl[32], cnt[24], sig[24] = "", ex[24] = "", top[FAIL_MAX_FUNCTION + 1] = "";
+        char recv[32], tf[32], tl[32], cnt[24], sigbuf[24], ex[24] = "", top[FAIL_MAX_FUNCTION + 1] = "";
+        const char *sig = "";
         srv_time_fmt(e->received_ms, recv);
         srv_time_fmt(e->time_first * 1000, tf);
         srv_time_fmt(e->time_last * 1000, tl);
         snprintf(cnt, sizeof(cnt), "%lld", (long long)e->count);
-        if (!strcmp(e->cls, "app_crash")) {
-                fail_signal_name((int)e->signal, sig, sizeof(sig));
-        }
+        if (!strcmp(e->cls, "app_crash"))
+                sig = fail_signal_name((int)e->signal, sigbuf, sizeof(sigbuf));
         if (!strcmp(e->cls, "app_exit"))
                 snprintf(ex, sizeof(ex), "%lld", (long long)e->exit_code);
         if (e->frames) {
