@@ -58,8 +58,10 @@ __attribute__((format(printf, 4, 5))) static int fail(struct rtd_attest_result *
 
 static int transport_fail(struct rtd_attest_result *res, const struct rp_err *e)
 {
-        return fail(res, e->code ? e->code : -EIO, e->code == -EPERM ? "tls_auth" : "unreachable",
-                    "%s", e->msg);
+        const char *reason = e->code == -EPERM   ? "tls_auth"
+                             : e->code == -EFBIG ? "bad_response"
+                                                 : "unreachable";
+        return fail(res, e->code ? e->code : -EIO, reason, "%s", e->msg);
 }
 
 /* A refusal: the service's {"error":{"code","message"}}. */
@@ -90,7 +92,9 @@ static int get_nonce(struct rtd_attest *a, uint8_t **ret, size_t *ret_len,
         _cleanup_(json_decrefp) json_t *o = NULL;
         struct rtd_http_resp r = {0};
         struct rp_err e = {0};
+        uint8_t *nonce = NULL;
         const char *s;
+        size_t len;
         int rc;
 
         if (asprintf(&path, "/.well-known/est/%s/nonce", a->tenant) < 0)
@@ -106,13 +110,15 @@ static int get_nonce(struct rtd_attest *a, uint8_t **ret, size_t *ret_len,
         o = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
         rtd_http_resp_clear(&r);
         s = json_string_value(json_object_get(o, "nonce"));
-        if (!s || rp_b64url_decode(s, strlen(s), ret, ret_len) < 0)
+        if (!s || rp_b64url_decode(s, strlen(s), &nonce, &len) < 0)
                 return fail(res, -EPROTO, "bad_response", "nonce: reply has no base64url nonce");
-        if (*ret_len < 8 || *ret_len > RTD_NONCE_MAX) {
-                free(*ret);
+        if (len < 8 || len > RTD_NONCE_MAX) {
+                free(nonce);
                 return fail(res, -EPROTO, "bad_response", "nonce: %zu bytes, expected 8..%d",
-                            *ret_len, RTD_NONCE_MAX);
+                            len, RTD_NONCE_MAX);
         }
+        *ret = nonce;
+        *ret_len = len;
         return 0;
 }
 
@@ -193,7 +199,7 @@ int rtd_attest_enroll(struct rtd_attest *a, const struct mon_boot_info *bi, enum
         struct rtd_http_resp r = {0};
         struct signer signer = {0};
         struct rp_err e = {0};
-        size_t nonce_len, csr_len;
+        size_t nonce_len = 0, csr_len = 0;
         uint32_t handle = 0;
         bool reenroll = allow_reenroll && current &&
                         rtd_cert_usable(current, bi->bootcount, time(NULL));
