@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "crypto/crypto.h"
 #include "image/image.h"
 #include "image/manifest.h"
@@ -35,7 +36,8 @@ static void usage(FILE *f)
                    "  sign      add a signature to an image package (in place)\n"
                    "  verify    verify an image package against trusted public keys\n"
                    "  info      show an image package's metadata (unverified unless --trust)\n"
-                   "  extract   verify, then safely extract the payload into a new directory\n\n"
+                   "  extract   verify, then safely extract the payload into a new directory\n"
+                   "  upload    send a signed package and its targets metadata to rampart-server\n\n"
                    "Run 'rampart image <command> --help' for a command's options.\n");
 }
 
@@ -646,6 +648,102 @@ out:
         return r;
 }
 
+/* ---- upload (to rampart-server) ---- */
+
+#define UPLOAD_MAX_PACKAGE (6 * 1024 * 1024)    /* the server's body cap, base64url-encoded */
+#define UPLOAD_MAX_TARGETS (1024 * 1024)
+
+static void usage_upload(FILE *f)
+{
+        fprintf(f, "usage: rampart image upload PKG --targets FILE [--feed retail|retail-eval]\n"
+                   "                            [--output table|json]\n\n"
+                   "Sends the signed image package PKG with the targets metadata FILE that\n"
+                   "lists it to the server of 'rampart login'. An app image goes to your\n"
+                   "tenant (FILE: your delegated targets, signed with your delegated key); an\n"
+                   "OS image is the platform operator's (FILE: the platform targets). The\n"
+                   "server stores it only when PKG is signed by a key that signed FILE and\n"
+                   "FILE lists PKG with exactly its SHA-256, length, version and svn. A newer\n"
+                   "FILE is stored with the image. --feed (OS images): retail (default) or\n"
+                   "retail-eval. Packages up to %d MiB.\n", UPLOAD_MAX_PACKAGE >> 20);
+}
+
+static int cmd_upload(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"targets", required_argument, NULL, 't'},
+                {"feed", required_argument, NULL, 'f'},
+                {"output", required_argument, NULL, 'o'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        const char *targets = NULL, *feed = NULL;
+        enum cli_output out = CLI_OUT_TABLE;
+        struct rp_err err = {0};
+        _cleanup_free_ uint8_t *pkg = NULL;
+        _cleanup_free_ uint8_t *tj = NULL;
+        _cleanup_free_ char *b64 = NULL;
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        _cleanup_close_ int fd = -1;
+        struct img_info info;
+        size_t pkg_len = 0, tj_len = 0;
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 't': targets = optarg; break;
+                case 'f': feed = optarg; break;
+                case 'o':
+                        if (cli_output_parse(optarg, &out) != CLI_EXIT_OK)
+                                return CLI_EXIT_USAGE;
+                        break;
+                case 'h': usage_upload(stdout); return CLI_EXIT_OK;
+                default: return CLI_EXIT_USAGE;
+                }
+        }
+        if (!targets || optind != argc - 1) {
+                usage_upload(stderr);
+                return CLI_EXIT_USAGE;
+        }
+        const char *path = argv[optind];
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return cli_errorf(CLI_EXIT_FAIL, "cannot open '%s': %s", path, strerror(errno));
+        /* the type only picks the route; the server verifies everything */
+        if (img_inspect_fd(fd, &info, &err) < 0)
+                return cli_fail(&err);
+        if (rp_read_file(path, UPLOAD_MAX_PACKAGE, &pkg, &pkg_len, &err) < 0 ||
+            rp_read_file(targets, UPLOAD_MAX_TARGETS, &tj, &tj_len, &err) < 0)
+                return cli_fail(&err);
+        b64 = malloc(rp_b64url_encoded_len(pkg_len) + 1);
+        if (!b64)
+                return cli_errorf(CLI_EXIT_FAIL, "out of memory");
+        rp_b64url_encode(pkg, pkg_len, b64);
+        bool os = info.meta.type == IMG_TYPE_OS;
+        if (feed && !os)
+                return cli_errorf(CLI_EXIT_USAGE, "--feed applies to OS images; '%s' is an app "
+                                  "image", path);
+        _cleanup_(json_decrefp) json_t *body = json_pack("{s:s%,s:s}", "targets", (const char *)tj,
+                                                          tj_len, "package", b64);
+        if (!body)
+                return cli_errorf(CLI_EXIT_FAIL, "'%s' is not text metadata", targets);
+        if (feed)
+                json_object_set_new(body, "feed", json_string(feed));
+        int rc = cli_api("POST", os ? "/api/v1/os-images" : "/api/v1/images", body, &reply);
+        if (rc != CLI_EXIT_OK)
+                return rc;
+        if (out == CLI_OUT_JSON) {
+                cli_print_json(stdout, reply);
+        } else {
+                static const struct cli_column cols[] = {
+                        {"ID", "id"}, {"NAME", "name"}, {"TYPE", "type"}, {"VERSION", "version"},
+                        {"SVN", "svn"}, {"LENGTH", "length"}, {"SHA256", "sha256"},
+                };
+                cli_print_object(stdout, reply, cols, ARRAY_SIZE(cols));
+        }
+        return CLI_EXIT_OK;
+}
+
 int cli_image(int argc, char **argv)
 {
         if (argc < 2) {
@@ -666,6 +764,8 @@ int cli_image(int argc, char **argv)
                 return cmd_verify_or_info(argc - 1, argv + 1, true);
         if (!strcmp(argv[1], "extract"))
                 return cmd_extract(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "upload"))
+                return cmd_upload(argc - 1, argv + 1);
         usage(stderr);
         return cli_errorf(CLI_EXIT_USAGE, "image: unknown command '%s'", argv[1]);
 }

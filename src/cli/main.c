@@ -20,6 +20,8 @@ static const struct cli_group groups[] = {
          cli_device_group},
         {"ca", "list, download and rotate the tenant CA", cli_ca},
         {"failures", "failure buckets, sample backtraces and the per-event export", cli_failures},
+        {"deployment", "create, list and show deployments and per-device update status",
+         cli_deployment},
 };
 
 int cli_fail(const struct rp_err *err)

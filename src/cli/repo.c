@@ -8,6 +8,9 @@
  *   rampart repo publish     snapshot + timestamp (online keys; for testing)
  *   rampart repo assign      a director assignment (online key; for testing)
  *   rampart repo verify      run the device's checks over metadata files
+ *   rampart repo server-keys fetch the server's online public keys (for init)
+ *   rampart repo bind        bind a delegated role to a tenant (platform operator)
+ *   rampart repo upload      send root, targets or delegated targets to the server
  *
  * A repository directory D holds the keys (keys/, 0700; private keys 0600)
  * and the signed metadata (metadata/). Root and targets keys stay in D;
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "crypto/crypto.h"
 #include "image/image.h"
 #include "lib/cleanup.h"
@@ -72,7 +76,14 @@ static void usage(FILE *f)
                 "  verify       --ueid U [--state FILE] [--now YYYY-MM-DDTHH:MM:SSZ]\n"
                 "               [--trusted-root F] [--root F]... [--timestamp F] [--snapshot F]\n"
                 "               [--targets F] [--delegated T=F]... [--director F]\n"
-                "               check metadata as a device does and print what it would install\n");
+                "               check metadata as a device does and print what it would install\n\n"
+                "with the server of 'rampart login' (no --dir):\n"
+                "  server-keys  --out DIR: write the server's online public keys as\n"
+                "               DIR/ROLE.pub.pem, for init/rotate-root --online-key\n"
+                "  bind         ROLE TENANT_ID: delegated role ROLE belongs to the tenant\n"
+                "               (platform operator; once per role and tenant)\n"
+                "  upload       root|targets|delegated FILE: upload metadata; the server\n"
+                "               verifies it against the stored root (and delegation)\n");
 }
 
 /* ---- small helpers ---- */
@@ -1587,6 +1598,95 @@ out:
         return rc;
 }
 
+/* ---- with the server ---- */
+
+static int cmd_server_keys(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"out", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {0}};
+        const char *out = NULL;
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        struct rp_err err = {0};
+        char path[P];
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'o': out = optarg; break;
+                case 'h': usage(stdout); return CLI_EXIT_OK;
+                default: return CLI_EXIT_USAGE;
+                }
+        }
+        if (!out || optind != argc)
+                return cli_errorf(CLI_EXIT_USAGE, "usage: rampart repo server-keys --out DIR");
+        int rc = cli_api("GET", "/api/v1/repo/keys", NULL, &reply);
+        if (rc != CLI_EXIT_OK)
+                return rc;
+        if (rp_mkdir_p(out, 0700) < 0)
+                return cli_errorf(CLI_EXIT_FAIL, "cannot create '%s'", out);
+        for (size_t i = 0; i < ARRAY_SIZE(online_roles); i++) {
+                json_t *k = json_object_get(reply, online_roles[i]);
+                const char *pem = json_string_value(json_object_get(k, "public_pem"));
+                struct cr_key *pub = NULL;
+                if (!pem || cr_key_from_pem(pem, strlen(pem), &pub, &err) < 0)
+                        return cli_errorf(CLI_EXIT_FAIL, "the server sent no valid %s key",
+                                          online_roles[i]);
+                cr_key_free(pub);
+                snprintf(path, sizeof(path), "%s/%s.pub.pem", out, online_roles[i]);
+                if (rp_write_file_atomic(path, pem, strlen(pem), 0644, &err) < 0)
+                        return cli_fail(&err);
+                printf("%s key %.16s... -> %s\n", online_roles[i],
+                       json_string_value(json_object_get(k, "keyid")), path);
+        }
+        return CLI_EXIT_OK;
+}
+
+static int cmd_bind(int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        if (argc != 3 || argv[1][0] == '-')
+                return cli_errorf(CLI_EXIT_USAGE, "usage: rampart repo bind ROLE TENANT_ID");
+        _cleanup_free_ char *path = cli_path_id("/api/v1/repo/delegations/", argv[1], NULL);
+        _cleanup_(json_decrefp) json_t *body = json_pack("{s:s}", "tenant_id", argv[2]);
+        if (!path || !body)
+                return cli_errorf(CLI_EXIT_FAIL, "out of memory");
+        int rc = cli_api("PUT", path, body, &reply);
+        if (rc == CLI_EXIT_OK)
+                printf("role %s is tenant %s's\n", argv[1], argv[2]);
+        return rc;
+}
+
+static int cmd_upload(int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        json_error_t je;
+        const char *route;
+        if (argc != 3)
+                return cli_errorf(CLI_EXIT_USAGE, "usage: rampart repo upload "
+                                  "root|targets|delegated FILE");
+        if (!strcmp(argv[1], "root"))
+                route = "/api/v1/repo/root";
+        else if (!strcmp(argv[1], "targets"))
+                route = "/api/v1/repo/targets";
+        else if (!strcmp(argv[1], "delegated"))
+                route = "/api/v1/repo/delegated";
+        else
+                return cli_errorf(CLI_EXIT_USAGE, "repo upload: '%s' is not root, targets or "
+                                  "delegated", argv[1]);
+        /* the envelope's signatures cover its payload bytes, which survive
+         * the JSON round trip unchanged (a base64url string) */
+        _cleanup_(json_decrefp) json_t *body = json_load_file(argv[2], JSON_REJECT_DUPLICATES, &je);
+        if (!body)
+                return cli_errorf(CLI_EXIT_FAIL, "'%s': %s (line %d)", argv[2], je.text, je.line);
+        int rc = cli_api("POST", route, body, &reply);
+        if (rc != CLI_EXIT_OK)
+                return rc;
+        json_t *st = json_object_get(reply, "stored");
+        printf("%s version %lld %s\n", json_string_value(json_object_get(reply, "role")),
+               (long long)json_integer_value(json_object_get(reply, "version")),
+               st && !json_is_true(st) ? "was stored already" : "stored");
+        return CLI_EXIT_OK;
+}
+
 int cli_repo(int argc, char **argv)
 {
         static const struct {
@@ -1596,6 +1696,7 @@ int cli_repo(int argc, char **argv)
                 {"init", cmd_init},         {"sign", cmd_sign},       {"rotate-root", cmd_rotate_root},
                 {"add-target", cmd_add_target}, {"delegate", cmd_delegate},
                 {"publish", cmd_publish},   {"assign", cmd_assign},   {"verify", cmd_verify},
+                {"server-keys", cmd_server_keys}, {"bind", cmd_bind}, {"upload", cmd_upload},
         };
         if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
                 usage(argc < 2 ? stderr : stdout);

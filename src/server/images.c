@@ -24,7 +24,6 @@
 #include "lib/encode.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
-#include "server/attest.h"
 #include "server/director.h"
 #include "server/repo.h"
 #include "server/routes.h"
@@ -127,10 +126,10 @@ static void upload(struct srv_req *r, bool platform)
                 return srv_reply_error(r, 400, "bad_request", "feed applies to OS images only");
         if (!platform && store_repo_role_of(st, tenant, role, &err) < 0)
                 return srv_repo_reply_refusal(r, &err);
-        if (srv_b64_decode(json_string_value(jp), json_string_length(jp), &pkg, &pkg_len) < 0 ||
+        if (rp_b64url_decode(json_string_value(jp), json_string_length(jp), &pkg, &pkg_len) < 0 ||
             !pkg_len)
-                return srv_reply_error(r, 400, "bad_request", "package is not canonical base64 "
-                                       "of a non-empty file");
+                return srv_reply_error(r, 400, "bad_request", "package is not canonical "
+                                       "base64url (no padding) of a non-empty file");
         k = srv_repo_check_targets(st, platform ? NULL : role, json_string_value(jt),
                                    json_string_length(jt), (time_t)(now_ms / 1000), &c, &err);
         if (k < 0)

@@ -283,7 +283,15 @@ int srv_repo_check_targets(struct store *st, const char *role, const void *env, 
                                (long long)old.version);
                 goto out;
         } else if ((uint64_t)old.version == c.t.version) {
-                if (old.len != len || memcmp(old.body, env, len)) {
+                /* the same document (its payload; the envelope around it
+                 * may carry other signatures or spacing) is accepted again */
+                struct tuf_envelope oe = {0};
+                bool same = tuf_envelope_parse(old.body, old.len, TUF_MAX_TARGETS, what, &oe,
+                                               NULL) == 0 &&
+                            oe.payload_len == e.payload_len &&
+                            !memcmp(oe.payload, e.payload, e.payload_len);
+                tuf_envelope_free(&oe);
+                if (!same) {
                         r = rp_err_set(err, -ESTALE, "%s version %llu is stored already with "
                                        "different content; a change needs a new version", what,
                                        (unsigned long long)c.t.version);
