@@ -215,7 +215,6 @@ static int check_peer(struct store *st, const struct srv_attest_request *q,
         struct rp_err e = {0};
         _cleanup_free_ char *serial = NULL;
         _cleanup_free_ char *cn = NULL;
-        _cleanup_(cr_key_freep) struct cr_key *ca_pub = NULL;
         if (!q->peer)
                 return refuse(res, SRV_AT_REENROLL_CERT_MISMATCH, "no TLS client certificate");
         if (cr_cert_serial_hex(q->peer, &serial) < 0)
