@@ -3,7 +3,7 @@
  *
  *   configure DIR --server URL --tenant ID [--server-ca PEM]
  *   make-os --out PKG --version V --svn N --key KEY.pem [--rampartd PATH]
- *           [--server-ca PEM] [--name NAME] [--component-id UUID]
+ *           [--server-ca PEM] [--tuf-root ROOT.json] [--name NAME] [--component-id UUID]
  *   run DIR [--server URL --tenant ID] [--server-ca PEM] [--max-boots N]
  *           [-- RAMPARTD-OPTIONS]
  *   os-start DIR [-- RAMPARTD-OPTIONS]      (run by rampart-boot, not by people)
@@ -46,6 +46,8 @@
 #define OS_NAME "rampart-os"
 #define OS_ENTRY "bin/rampartd"
 #define OS_CA "etc/rampart/server-ca.pem"
+#define OS_TUF_ROOT "etc/rampart/root.json"       /* the update agent's first trusted root */
+#define OS_SELF "etc/rampart/os.json"             /* the image's own component id and version */
 #define STATUS_MAX (64 * 1024)
 
 static int fail(const struct rp_err *err)
@@ -73,9 +75,12 @@ void boot_run_usage(FILE *f)
                 "      service rampartd attests to, the tenant, and the CA that the server's\n"
                 "      TLS certificate must chain to (copied to DIR/data/server-ca.pem)\n"
                 "  make-os --out PKG --version V --svn N --key KEY.pem [--rampartd PATH]\n"
-                "          [--server-ca PEM] [--name NAME] [--component-id UUID]\n"
+                "          [--server-ca PEM] [--tuf-root ROOT.json] [--name NAME]\n"
+                "          [--component-id UUID]\n"
                 "      build a signed OS image package holding bin/rampartd (default: the\n"
-                "      one built next to this tool) and optionally etc/rampart/server-ca.pem\n"
+                "      one built next to this tool), etc/rampart/os.json (component id,\n"
+                "      name, version, svn) and optionally etc/rampart/server-ca.pem and the\n"
+                "      update root etc/rampart/root.json\n"
                 "  run DIR [--server URL --tenant ID] [--server-ca PEM] [--max-boots N]\n"
                 "          [-- RAMPARTD-OPTIONS]\n"
                 "      boot the device: rampart-boot verifies and measures the OS slot and\n"
@@ -235,12 +240,32 @@ static int copy_file(const char *from, const char *to, mode_t mode, struct rp_er
         return 0;
 }
 
+/* etc/rampart/os.json: what the update agent reports as running. */
+static int write_os_json(const char *etc, const struct img_pack_opts *o, struct rp_err *err)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "component_id", o->component_id, "name",
+                              o->name, "version", o->version, "svn", (json_int_t)o->svn);
+        _cleanup_close_ int fd = -1;
+
+        if (!j || asprintf(&path, "%s/os.json", etc) < 0 ||
+            !(text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+                json_decref(j);
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        }
+        json_decref(j);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 || rp_write_all(fd, text, strlen(text)) < 0 || fchmod(fd, 0644) < 0)
+                return rp_err_set(err, -EIO, "cannot write '%s'", path);
+        return 0;
+}
+
 static int make_os(const char *out, const struct img_pack_opts *o, const char *rampartd,
-                   const char *ca, const struct cr_key *key, struct img_meta *ret,
-                   struct rp_err *err)
+                   const char *ca, const char *tuf_root, const struct cr_key *key,
+                   struct img_meta *ret, struct rp_err *err)
 {
         _cleanup_free_ char *bin = NULL, *etc = NULL, *f1 = NULL, *f2 = NULL, *tmp1 = NULL,
-                            *tmp2 = NULL;
+                            *tmp2 = NULL, *f3 = NULL;
         char stage[] = "/tmp/rampart-make-os-XXXXXX";
         int fd1 = -1, fd2 = -1, r;
 
@@ -249,7 +274,7 @@ static int make_os(const char *out, const struct img_pack_opts *o, const char *r
                                   strerror(errno));
         if (asprintf(&bin, "%s/bin", stage) < 0 || asprintf(&etc, "%s/etc/rampart", stage) < 0 ||
             asprintf(&f1, "%s/bin/rampartd", stage) < 0 ||
-            asprintf(&f2, "%s/etc/rampart/server-ca.pem", stage) < 0 ||
+            asprintf(&f2, "%s/" OS_CA, stage) < 0 || asprintf(&f3, "%s/" OS_TUF_ROOT, stage) < 0 ||
             asprintf(&tmp1, "%s.unsigned-XXXXXX", out) < 0 ||
             asprintf(&tmp2, "%s.tmp-XXXXXX", out) < 0) {
                 r = rp_err_set(err, -ENOMEM, "out of memory");
@@ -260,13 +285,17 @@ static int make_os(const char *out, const struct img_pack_opts *o, const char *r
                 goto out;
         }
         r = copy_file(rampartd, f1, 0755, err);
-        if (r == 0 && ca) {
+        if (r == 0) {
                 r = rp_mkdir_p(etc, 0755);
-                if (r == 0)
-                        r = copy_file(ca, f2, 0644, err);
-                else
+                if (r < 0)
                         rp_err_set(err, r, "cannot create '%s'", etc);
         }
+        if (r == 0)
+                r = write_os_json(etc, o, err);
+        if (r == 0 && ca)
+                r = copy_file(ca, f2, 0644, err);
+        if (r == 0 && tuf_root)
+                r = copy_file(tuf_root, f3, 0644, err);
         if (r < 0)
                 goto out;
         fd1 = mkstemp(tmp1);
@@ -306,6 +335,7 @@ int boot_cmd_make_os(int argc, char **argv)
                 {"svn", required_argument, NULL, 's'}, {"key", required_argument, NULL, 'k'},
                 {"rampartd", required_argument, NULL, 'r'},
                 {"server-ca", required_argument, NULL, 'c'},
+                {"tuf-root", required_argument, NULL, 'T'},
                 {"name", required_argument, NULL, 'n'},
                 {"component-id", required_argument, NULL, 'i'},
                 {"help", no_argument, NULL, 'h'}, {0},
@@ -313,6 +343,7 @@ int boot_cmd_make_os(int argc, char **argv)
         _cleanup_(cr_key_freep) struct cr_key *key = NULL;
         _cleanup_free_ char *dflt = NULL, *here = NULL;
         const char *out = NULL, *keyp = NULL, *rampartd = NULL, *ca = NULL, *svn = NULL;
+        const char *tuf_root = NULL;
         struct img_pack_opts o = {.component_id = OS_COMPONENT_ID, .name = OS_NAME,
                                   .type = IMG_TYPE_OS};
         struct img_meta m;
@@ -331,6 +362,7 @@ int boot_cmd_make_os(int argc, char **argv)
                 case 'k': keyp = optarg; break;
                 case 'r': rampartd = optarg; break;
                 case 'c': ca = optarg; break;
+                case 'T': tuf_root = optarg; break;
                 case 'n': o.name = optarg; break;
                 case 'i': o.component_id = optarg; break;
                 case 'h': boot_run_usage(stdout); return 0;
@@ -366,7 +398,7 @@ int boot_cmd_make_os(int argc, char **argv)
         if (!cr_key_is_private(key))
                 return usage_error("make-os: '%s' holds a public key; signing needs the private "
                                    "key", keyp);
-        if (make_os(out, &o, rampartd, ca, key, &m, &err) < 0)
+        if (make_os(out, &o, rampartd, ca, tuf_root, key, &m, &err) < 0)
                 return fail(&err);
         rp_hex_encode(m.image_digest, sizeof(m.image_digest), dig);
         printf("OS image %s %s (svn %u) with %s -> %s\nimage digest (fwid): %s\n", m.name,
