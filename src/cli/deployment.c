@@ -131,7 +131,7 @@ static int cmd_show(int argc, char **argv)
                 return rc < 0 ? CLI_EXIT_OK : rc;
         if (optind != argc - 1 || o.n_images || o.group)
                 return cli_errorf(CLI_EXIT_USAGE, "usage: rampart deployment show DEPLOYMENT_ID");
-        _cleanup_free_ char *base = cli_path_id("/api/v1/deployments/", argv[optind], NULL);
+        _cleanup_free_ char *base = cli_path_id("/api/v1/deployments", argv[optind], NULL);
         const char *kv[] = {"limit", o.limit, "cursor", o.cursor};
         _cleanup_free_ char *path = base ? cli_path_query(base, kv, 4) : NULL;
         if (!path)

@@ -1645,7 +1645,7 @@ static int cmd_bind(int argc, char **argv)
         _cleanup_(json_decrefp) json_t *reply = NULL;
         if (argc != 3 || argv[1][0] == '-')
                 return cli_errorf(CLI_EXIT_USAGE, "usage: rampart repo bind ROLE TENANT_ID");
-        _cleanup_free_ char *path = cli_path_id("/api/v1/repo/delegations/", argv[1], NULL);
+        _cleanup_free_ char *path = cli_path_id("/api/v1/repo/delegations", argv[1], NULL);
         _cleanup_(json_decrefp) json_t *body = json_pack("{s:s}", "tenant_id", argv[2]);
         if (!path || !body)
                 return cli_errorf(CLI_EXIT_FAIL, "out of memory");

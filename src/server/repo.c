@@ -247,7 +247,9 @@ int srv_repo_check_targets(struct store *st, const char *role, const void *env, 
         if ((r = tuf_envelope_parse(env, len, TUF_MAX_TARGETS, what, &e, err)) < 0)
                 goto out;
         if ((r = tuf_envelope_verify(&e, ring, rk, what, err)) < 0) {
-                r = rp_err_set(err, -EPERM, "%s (%s)", err->msg,
+                char why[RP_ERR_MSG_MAX];
+                snprintf(why, sizeof(why), "%s", err->msg);
+                r = rp_err_set(err, -EPERM, "%s (%s)", why,
                                role ? "the keys of this tenant's delegation"
                                     : "the platform targets keys of the current root");
                 goto out;
