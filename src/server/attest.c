@@ -14,6 +14,7 @@
 #include "lib/encode.h"
 #include "server/attest.h"
 #include "store/ca.h"
+#include "store/images.h"
 #include "store/nonces.h"
 #include "store/registry.h"
 
@@ -430,6 +431,19 @@ int srv_attest_verify(struct store *st, const struct srv_attest_request *q,
                 }
                 r = store_attest_osr_match(st, res->ev.swname, res->ev.swversion, res->ev.svn,
                                            fwid, &osr, &e);
+                if (r == -ENOENT) {
+                        /* an OS image released through the update repository
+                         * (listed by the platform targets, verified at upload)
+                         * is a reference value too */
+                        struct store_image rel;
+                        struct rp_err e2 = {0};
+                        r = store_image_os_match(st, res->ev.swname, res->ev.swversion,
+                                                 res->ev.svn, fwid, &rel, &e2);
+                        if (r < 0 && r != -ENOENT) {
+                                r = internal(res, &e2);
+                                goto out;
+                        }
+                }
                 if (r == -ENOENT) {
                         r = refuse(res, SRV_AT_OS_NOT_RELEASED, "%s", e.msg);
                         goto out;

@@ -202,6 +202,15 @@ class World:
         return (self.srv.db_dump(exclude=("audit", "attest_nonces")),
                 sorted(p.name for p in blobs.iterdir()) if blobs.exists() else [])
 
+    def enroll_body(self, dev_dir, tenant, *extra):
+        r = self.srv.api("POST", f"/.well-known/est/{self.t[tenant]['id']}/nonce")
+        assert r.status_code == 200, r.text
+        self.k += 1
+        body = self.tmp / f"enroll{self.k}.json"
+        run([binary("rampart-attest-forge"), "--dir", dev_dir, "--nonce", r.json()["nonce"],
+             "--out", body, "--purpose", "platform", *extra])
+        return body
+
     def device(self, tenant="acme", group="Production"):
         rec = self.f.provision(1)[0]
         d = self.f.dir / f"dev{self.f.n}"
@@ -635,3 +644,29 @@ def test_deployment_validation(w):
     r = w.srv.api("POST", "/api/v1/deployments", reader, json={"group": g, "images": [w.os_id]})
     assert r.status_code == 403
     assert w.state() == before
+
+
+# ---- attestation reference values ----
+
+def test_released_os_image_is_an_attestation_reference_value(w):
+    """An OS image uploaded with the platform targets is a released OS for
+    the verifier, with exactly its measurement; another measurement of the
+    same name and version is not."""
+    osi = next(i for i in w.srv.api("GET", "/api/v1/os-images", w.srv.bootstrap_token).json()["items"]
+               if i["version"] == "1.0.0")
+    assert osi["fwid"] != hashlib.sha256(b"rampart-os-1.0.0").hexdigest()
+    t = w.t["acme"]
+    rec = w.f.provision(1)[0]
+    d = w.f.dir / f"dev{w.f.n}"
+    assert import_records(w.srv, [rec]).status_code == 200
+    r = w.srv.api("POST", "/api/v1/devices", t["admin"], json={
+        "ueid": rec["ueid"], "group": group_named(t["product"], "Production")})
+    assert r.status_code == 201, r.text
+    post = lambda body: w.srv.session.post(
+        w.srv.url + f"/.well-known/est/{t['id']}/simpleenroll", data=body.read_text(),
+        verify=False, timeout=30, headers={"Content-Type": "application/json"})
+    common = ("--os-name", "rampart-os", "--os-version", "1.0.0", "--svn", "1")
+    r = post(w.enroll_body(d, "acme", *common, "--fwid", "ee" * 32))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "os_not_released", r.text
+    r = post(w.enroll_body(d, "acme", *common, "--fwid", osi["fwid"]))
+    assert r.status_code == 200, r.text
