@@ -1,0 +1,41 @@
+/* crasher - crashes on command, to exercise restarts and failure reports.
+ * It watches its command pin (GPIO 20 unless given): when the board sets
+ * it to 1, it crashes the way it was told (segv, abort, exit:<code>). */
+#include <rampart/rampart.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void __attribute__((noinline)) crash_now(const char *mode)
+{
+        if (!strcmp(mode, "abort"))
+                abort();
+        if (!strncmp(mode, "exit:", 5))
+                exit(atoi(mode + 5));
+        volatile uintptr_t addr = 16;   /* opaque to the compiler */
+        *(volatile int *)addr = 1;      /* SIGSEGV */
+}
+
+int main(int argc, char **argv)
+{
+        const char *mode = argc > 1 ? argv[1] : "segv";
+        unsigned pin = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 20;
+        struct timespec tick = { 0, 100 * 1000 * 1000 };
+        int fd = rp_gpio_open(pin);
+        if (fd < 0) {
+                rp_logf("crasher: cannot open command GPIO %u: %s", pin, strerror(-fd));
+                return 1;
+        }
+        rp_logf("crasher: waiting for GPIO %u to crash (%s)", pin, mode);
+        for (;;) {
+                int v = 0;
+                if (rp_gpio_get(fd, &v) == 0 && v) {
+                        rp_logf("crasher: commanded: crashing (%s)", mode);
+                        crash_now(mode);
+                }
+                nanosleep(&tick, NULL);
+        }
+}
