@@ -43,4 +43,5 @@ int cli_product(int argc, char **argv);
 int cli_manufacturer(int argc, char **argv);
 int cli_ca(int argc, char **argv);
 int cli_failures(int argc, char **argv);
+int cli_dev(int argc, char **argv);
 int cli_deployment(int argc, char **argv);

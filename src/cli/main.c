@@ -20,6 +20,7 @@ static const struct cli_group groups[] = {
          cli_device_group},
         {"ca", "list, download and rotate the tenant CA", cli_ca},
         {"failures", "failure buckets, sample backtraces and the per-event export", cli_failures},
+        {"dev", "development builds on a device: sideload, apps, logs (development capability)", cli_dev},
         {"deployment", "create, list and show deployments and per-device update status",
          cli_deployment},
 };

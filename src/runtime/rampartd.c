@@ -50,6 +50,7 @@
 #include "runtime/config.h"
 #include "runtime/failures.h"
 #include "runtime/http_client.h"
+#include "runtime/supervisor.h"
 
 #define LOG "rampartd"
 #define EXIT_FAIL 1
@@ -71,6 +72,7 @@ struct rtd {
         struct rtd_config cfg;
         char *ca_file;                  /* malloc'd */
         struct rtd_failq *failq;
+        struct rtd_sup *sup;            /* the app supervisor */
         struct rtd_attest att;
 
         long backoff_min_ms, backoff_max_ms;
@@ -391,6 +393,7 @@ static void usage(FILE *f)
 
 static void cleanup(struct rtd *d)
 {
+        rtd_sup_free(d->sup);     /* its events live on d->base */
         if (d->ev_attest)
                 event_free(d->ev_attest);
         if (d->ev_term)
@@ -552,6 +555,15 @@ int main(int argc, char **argv)
         }
         signal(SIGPIPE, SIG_IGN);
         d.running = true;
+        {
+                struct rtd_sup_config sc = {
+                        .data_dir = d.data_dir, .base = d.base, .mon = &d.mon,
+                        .bootcount = d.bi.bootcount, .ueid = d.bi.ueid,
+                        .server_ca_file = d.ca_file, .failq = d.failq,
+                };
+                if (rtd_sup_start(&sc, &d.sup, &err) < 0)
+                        rp_error(LOG, "app supervisor: %s: apps do not run", err.msg);
+        }
         schedule(&d, 0, d.trigger);
         write_status(&d);
         if (event_base_dispatch(d.base) < 0) {
