@@ -1,7 +1,6 @@
 /* failures_ingest.c - load generator for bench/failures_ingest.py: many
  * simulated devices, each with its own platform certificate (enrolled
- * through the real EST flow by the driver), on keep-alive mTLS connections
- * driven by one curl multi loop.
+ * through the real EST flow by the driver), on keep-alive mTLS connections.
  *
  *   rampart-bench-failures --url URL --ca PEM --devices DIR --mode ingest|ping
  *                          [--seconds S] [--conns C] [--events E] [--buckets B]
@@ -10,15 +9,19 @@
  * batches of E app_crash events (8 frames each, spread over B crash
  * signatures and 4 versions, a fresh batch_id each time) to
  * /device/v1/failures; mode ping GETs /device/v1/ping, the server's bare
- * authenticated device request. Prints one JSON line: requests completed,
+ * authenticated device request. One process per device, each a blocking
+ * keep-alive loop. Prints one JSON line: requests completed,
  * 2xx, errors, seconds, requests/s, events sent. */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -81,10 +84,11 @@ static void build_batch(struct conn *c)
         c->body_len = off;
 }
 
-static int arm(CURLM *m, struct conn *c)
+static void setup(struct conn *c)
 {
         char url[1024];
-        curl_easy_reset(c->h);
+        /* options are set again on the same handle (no reset), so curl
+         * keeps using this device's connection */
         curl_easy_setopt(c->h, CURLOPT_SSLCERT, c->cert);
         curl_easy_setopt(c->h, CURLOPT_SSLKEY, c->key);
         curl_easy_setopt(c->h, CURLOPT_CAINFO, g_ca);
@@ -101,8 +105,6 @@ static int arm(CURLM *m, struct conn *c)
                 curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdrs);
         }
         curl_easy_setopt(c->h, CURLOPT_URL, url);
-        curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
-        return curl_multi_add_handle(m, c->h) == CURLM_OK ? 0 : -1;
 }
 
 static double now_s(void)
@@ -166,58 +168,65 @@ int main(int argc, char **argv)
                 fprintf(stderr, "rampart-bench-failures: no devN directories in %s\n", dir);
                 return 1;
         }
+        /* one process per device, each a blocking keep-alive loop on one
+         * easy handle (the way a device's uploader talks) */
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        CURLM *m = curl_multi_init();
-        for (unsigned i = 0; i < n; i++) {
-                conns[i].h = curl_easy_init();
-                conns[i].body = malloc(BODY_MAX);
-                conns[i].hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-                if (!conns[i].h || !conns[i].body || arm(m, &conns[i]) < 0) {
-                        fprintf(stderr, "rampart-bench-failures: out of memory\n");
-                        return 1;
-                }
-        }
+        int fds[2];
+        if (pipe(fds) < 0)
+                return 1;
         double t0 = now_s(), end = t0 + seconds;
-        unsigned running = n, active = n;
-        while (active > 0) {
-                curl_multi_perform(m, (int *)&running);
-                CURLMsg *msg;
-                int left;
-                while ((msg = curl_multi_info_read(m, &left))) {
-                        if (msg->msg != CURLMSG_DONE)
-                                continue;
-                        struct conn *c = NULL;
+        for (unsigned i = 0; i < n; i++) {
+                pid_t pid = fork();
+                if (pid < 0)
+                        return 1;
+                if (pid > 0)
+                        continue;
+                close(fds[0]);
+                struct conn *c = &conns[i];
+                g_rng = 12345u + i * 7919u;
+                c->h = curl_easy_init();
+                c->body = malloc(BODY_MAX);
+                c->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+                if (!c->h || !c->body)
+                        _exit(1);
+                while (now_s() < end) {
                         long code = 0;
-                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-                        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-                        if (msg->data.result == CURLE_OK && code >= 200 && code < 300) {
+                        setup(c);
+                        CURLcode rc = curl_easy_perform(c->h);
+                        curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+                        if (rc == CURLE_OK && code >= 200 && code < 300) {
                                 g_ok++;
                                 if (strcmp(g_mode, "ping"))
                                         g_events_sent += g_events;
                         } else {
-                                if (g_err < 5)
+                                if (g_err < 3)
                                         fprintf(stderr, "rampart-bench-failures: %s: HTTP %ld\n",
-                                                curl_easy_strerror(msg->data.result), code);
+                                                curl_easy_strerror(rc), code);
                                 g_err++;
                         }
-                        curl_multi_remove_handle(m, c->h);
-                        if (now_s() < end && arm(m, c) == 0)
-                                continue;
-                        active--;
                 }
-                if (active > 0)
-                        curl_multi_poll(m, NULL, 0, 100, NULL);
+                unsigned long res[3] = {g_ok, g_err, g_events_sent};
+                if (write(fds[1], res, sizeof(res)) != (ssize_t)sizeof(res))
+                        _exit(1);
+                _exit(0);
         }
+        close(fds[1]);
+        for (unsigned i = 0; i < n; i++) {
+                unsigned long res[3];
+                if (read(fds[0], res, sizeof(res)) != (ssize_t)sizeof(res)) {
+                        fprintf(stderr, "rampart-bench-failures: a worker died\n");
+                        return 1;
+                }
+                g_ok += res[0];
+                g_err += res[1];
+                g_events_sent += res[2];
+        }
+        while (wait(NULL) > 0)
+                ;
         double el = now_s() - t0;
         printf("{\"mode\": \"%s\", \"devices\": %u, \"ok\": %lu, \"errors\": %lu, "
                "\"seconds\": %.3f, \"per_s\": %.1f, \"events\": %lu}\n", g_mode, n, g_ok, g_err,
                el, (double)g_ok / el, g_events_sent);
-        for (unsigned i = 0; i < n; i++) {
-                curl_easy_cleanup(conns[i].h);
-                curl_slist_free_all(conns[i].hdrs);
-                free(conns[i].body);
-        }
-        curl_multi_cleanup(m);
         curl_global_cleanup();
         return g_err ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """failures_ingest: failure batches/s ingested by rampart-server from many
 simulated devices, and the server's CPU per event, side by side with the
 server's bare authenticated device request (GET /device/v1/ping) in the same
@@ -81,18 +81,27 @@ def main():
             assert r.status_code == 200, r.text
             (d / "platform.pem").write_text(r.text)
 
+        gen = pathlib.Path(a.build).resolve() / "bench" / "rampart-bench-failures"
+
         def cpu():
             st = pathlib.Path(f"/proc/{srv.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
 
+        def conns():
+            t = srv.api("GET", "/metrics").text
+            return int(next(l.split()[1] for l in t.splitlines()
+                            if l.startswith("rampart_http_connections_total ")))
+
         def phase(mode):
+            k0 = conns()
             c0 = cpu()
-            p = run(pin_gen + [binary("rampart-bench-failures"), "--url", srv.url, "--ca",
+            p = run(pin_gen + [gen, "--url", srv.url, "--ca",
                                srv.data_dir / "server.crt", "--devices", devdir, "--mode", mode,
                                "--seconds", a.seconds, "--conns", a.devices, "--events",
                                a.events])
             res = json.loads(p.stdout)
             res["cpu_s"] = cpu() - c0
+            res["conns"] = conns() - k0 - 1
             return res
 
         phase("ping")                    # warm-up: TLS sessions, caches
@@ -115,6 +124,7 @@ def main():
               f"{batch_cpu:12.0f} us {event_cpu:7.0f} us")
         print(f"  ratio ingest/ping: throughput {ingest['per_s'] / ping['per_s']:.2f}, "
               f"server CPU per request {batch_cpu / ping_cpu:.2f}x")
+        print(f"  TLS connections opened: {ping['conns']} (ping), {ingest['conns']} (ingest)")
         print(f"  stored: {stored[0]} events in {buckets} buckets; server CPU busy "
               f"{ping['cpu_s'] / ping['seconds'] * 100:.0f}% (ping), "
               f"{ingest['cpu_s'] / ingest['seconds'] * 100:.0f}% (ingest)")

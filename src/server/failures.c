@@ -31,8 +31,20 @@ struct fail_series {
         uint64_t n;
 };
 
+/* Public keys of tenant CA certificates, by SHA-256 of their PEM: parsing
+ * a certificate and checking its key (a scalar multiplication) on every
+ * device request would cost more than the signature check itself. A CA
+ * rotation changes the PEM and so the entry. */
+#define CA_KEY_CACHE 64
+struct ca_key_entry {
+        uint8_t pem_hash[CR_SHA256_LEN];
+        struct cr_key *key;
+};
+
 struct srv_failures {
         struct event *timer;
+        struct ca_key_entry ca_keys[CA_KEY_CACHE];
+        unsigned ca_next;                       /* round-robin replacement */
         int64_t retention_ms;
         struct fail_series series[SRV_FAIL_METRIC_SERIES];
         size_t n_series;
@@ -44,6 +56,26 @@ struct srv_failures {
 /* ---- device identity ---- */
 
 static void cert_free_p(struct cr_cert **c) { cr_cert_free(*c); }
+
+/* The CA's public key (borrowed from the cache), or NULL when the PEM does
+ * not parse. */
+static const struct cr_key *ca_key(struct srv_failures *f, const char *pem)
+{
+        uint8_t h[CR_SHA256_LEN];
+        cr_sha256(pem, strlen(pem), h);
+        for (unsigned i = 0; i < CA_KEY_CACHE; i++)
+                if (f->ca_keys[i].key && !memcmp(f->ca_keys[i].pem_hash, h, sizeof(h)))
+                        return f->ca_keys[i].key;
+        _cleanup_(cert_free_p) struct cr_cert *cc = NULL;
+        struct cr_key *pub = NULL;
+        if (cr_cert_from_pem(pem, strlen(pem), &cc, NULL) < 0 || cr_cert_pubkey(cc, &pub) < 0)
+                return NULL;
+        struct ca_key_entry *e = &f->ca_keys[f->ca_next++ % CA_KEY_CACHE];
+        cr_key_free(e->key);
+        memcpy(e->pem_hash, h, sizeof(h));
+        e->key = pub;
+        return pub;
+}
 
 int srv_device_auth(struct srv_req *r, struct srv_device_id *ret)
 {
@@ -105,8 +137,7 @@ int srv_device_auth(struct srv_req *r, struct srv_device_id *ret)
         bool signed_ok = false;
         for (size_t i = 0; i < sizeof(states) / sizeof(states[0]) && !signed_ok; i++) {
                 struct store_ca ca;
-                _cleanup_(cert_free_p) struct cr_cert *cc = NULL;
-                _cleanup_(cr_key_freep) struct cr_key *pub = NULL;
+                const struct cr_key *pub;
                 k = store_ca_get_by_state(st, own.tenant_id, states[i], &ca, &e);
                 if (k == -ENOENT)
                         continue;
@@ -114,8 +145,8 @@ int srv_device_auth(struct srv_req *r, struct srv_device_id *ret)
                         srv_reply_err(r, &e);
                         return k;
                 }
-                if (cr_cert_from_pem(ca.cert_pem, strlen(ca.cert_pem), &cc, NULL) == 0 &&
-                    cr_cert_pubkey(cc, &pub) == 0 && cr_cert_verify_signature(peer, pub, NULL) == 0)
+                pub = ca_key(srv_req_server(r)->failures, ca.cert_pem);
+                if (pub && cr_cert_verify_signature(peer, pub, NULL) == 0)
                         signed_ok = true;
         }
         if (!signed_ok) {
@@ -696,6 +727,8 @@ void srv_failures_stop(struct srv *s)
                 return;
         if (s->failures->timer)
                 event_free(s->failures->timer);
+        for (unsigned i = 0; i < CA_KEY_CACHE; i++)
+                cr_key_free(s->failures->ca_keys[i].key);
         free(s->failures);
         s->failures = NULL;
 }
