@@ -377,9 +377,12 @@ def test_unreleased_os_is_refused(world):
 def test_unreachable_server_backs_off(world):
     w, dev = world, world["dev"]
     run([binary("rampart-device"), "configure", dev.dir, "--server", "https://127.0.0.1:1"])
-    dev.start(env={"RAMPARTD_BACKOFF_MIN_MS": "20", "RAMPARTD_BACKOFF_MAX_MS": "40"})
+    # rampartd options pass through `run ... --`
+    dev.start(extra=("--backoff-min-ms", "20", "--backoff-max-ms", "40"))
     st = dev.wait_status(lambda s: s["attempts"] >= 3, "three attempts")
     dev.stop()
+    delays = [int(x) for x in re.findall(r"next attempt in (\d+) ms", dev.log())]
+    assert len(delays) >= 3 and all(10 <= x <= 40 for x in delays), delays
     assert st["reason"] == "unreachable" and st["state"] == "failed"
     assert "127.0.0.1:1" in st["message"]
     assert [e["reason"] for e in failq_events(dev) if e["class"] == "attest_fail"] == ["unreachable"]
