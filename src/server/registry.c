@@ -19,6 +19,7 @@
 #include "server/devices.h"
 #include "server/registry_record.h"
 #include "server/routes.h"
+#include "server/srv_int.h"
 #include "store/registry.h"
 
 #define REG_MAX_RECORDS 5000            /* per import: ~1.3 ms each, the loop waits */
@@ -319,7 +320,10 @@ static void registry_import(struct srv_req *r)
                          (long long)json_integer_value(json_object_get(first, "line")),
                          fld ? " field '" : "", fld ? json_string_value(fld) : "", fld ? "'" : "",
                          json_string_value(json_object_get(first, "message")));
-                srv_audit_detail(r, "%s", msg);
+                /* The reply carries per-line details, so it is built here rather
+                 * than by srv_reply_error(); the audit record still gets the
+                 * message (the framework takes it from err_msg on failures). */
+                snprintf(r->err_msg, sizeof(r->err_msg), "%s", msg);
                 bool conflict = im.n_conflicts == im.n_errors;
                 return srv_reply_json(r, conflict ? 409 : 400,
                                       json_pack("{s:{s:s,s:s,s:O}}", "error", "code",

@@ -172,6 +172,11 @@ def test_import_is_all_or_nothing(server, fac):
                    headers={"Content-Type": "application/x-ndjson"})
     e = err(r, 400)
     assert len(e["details"]) == 50 and e["message"].startswith("5000 of 5000 record(s) refused")
+    # every refused import is in the audit log with its first reason
+    audit = server.api("GET", "/api/v1/audit?limit=500", server.bootstrap_token).json()["items"]
+    refused = [a for a in audit if a["action"] == "registry.import" and a["status"] == 400]
+    assert len(refused) >= len(forged_variants(fac, recs)) + 2
+    assert all("nothing imported" in a["detail"] for a in refused)
     assert server.db_query("SELECT COUNT(*) FROM registry")[0][0] == 0
 
 
