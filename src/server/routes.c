@@ -13,6 +13,7 @@ const struct srv_route_set *const srv_route_sets[] = {
         &srv_routes_ca,
         &srv_routes_est,
         &srv_routes_failures,
+        &srv_routes_capabilities,
         &srv_routes_repo,
         &srv_routes_images,
         &srv_routes_deploy,

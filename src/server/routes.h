@@ -17,6 +17,7 @@ extern const struct srv_route_set srv_routes_devices;
 extern const struct srv_route_set srv_routes_ca;
 extern const struct srv_route_set srv_routes_est;     /* EST endpoints, OS releases, attestation settings */
 extern const struct srv_route_set srv_routes_failures; /* failure intake and triage */
+extern const struct srv_route_set srv_routes_capabilities; /* device capabilities (development) */
 extern const struct srv_route_set srv_routes_repo;     /* update repository metadata */
 extern const struct srv_route_set srv_routes_images;   /* image upload, list, device download */
 extern const struct srv_route_set srv_routes_deploy;   /* deployments */
