@@ -589,7 +589,8 @@ static void repo_root_upload(struct srv_req *r)
         if (k == -ENOENT) {
                 /* the first root: a threshold of its own keys, version 1 */
                 if ((k = tuf_client_new_from_root(body, len, "server", &c, &err)) < 0) {
-                        srv_reply_error(r, 403, "forbidden", "%s", err.msg);
+                        srv_reply_error(r, k == -EPERM ? 403 : 400,
+                                        k == -EPERM ? "forbidden" : "bad_request", "%s", err.msg);
                         goto out;
                 }
         } else {

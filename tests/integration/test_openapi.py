@@ -245,5 +245,26 @@ def test_responses_match_documented_schemas(doc, server, tmp_path):
     call("GET", "/api/v1/failures/buckets/{bucket}", admin, path="/api/v1/failures/buckets/" + "ab" * 16)
     call("GET", "/api/v1/failures/events", admin)
     call("GET", "/api/v1/failures/events", admin, path="/api/v1/failures/events?format=csv")
+    # update repository, images, deployments, director (docs/updates.md section 6)
+    jh = {"Content-Type": "application/json"}
+    call("GET", "/api/v1/repo/keys", admin)
+    call("POST", "/api/v1/repo/root", boot, data="{}", headers=jh)                  # 400
+    call("POST", "/api/v1/repo/targets", boot, data="{}", headers=jh)               # 409: no root
+    call("POST", "/api/v1/repo/delegated", admin, data="{}", headers=jh)            # 409: no role
+    call("PUT", "/api/v1/repo/delegations/{role}", boot, path="/api/v1/repo/delegations/oa",
+         json={"tenant_id": tid})
+    call("GET", "/api/v1/repo/metadata/{file}", admin, path="/api/v1/repo/metadata/root.json")  # 404
+    call("POST", "/api/v1/images", admin, json={"targets": "{}", "package": "AA"})  # 409: no root
+    call("GET", "/api/v1/images", admin)
+    call("GET", "/api/v1/images/{image}", admin, path="/api/v1/images/img_" + "0" * 32)
+    call("POST", "/api/v1/os-images", boot, json={"targets": "{}", "package": "AA"})
+    call("GET", "/api/v1/os-images", boot)
+    call("POST", "/api/v1/deployments", admin, json={"group": g["id"], "images": ["img_" + "0" * 32]})
+    call("GET", "/api/v1/deployments", admin)
+    call("GET", "/api/v1/deployments/{deployment}", admin,
+         path="/api/v1/deployments/dep_" + "0" * 32)
+    call("POST", "/device/v1/checkin", None, json={"root_version": 1, "installed": []})
+    call("GET", "/device/v1/metadata/{file}", None, path="/device/v1/metadata/root.json")
+    call("GET", "/device/v1/images/{sha256}", None, path="/device/v1/images/" + "ab" * 32)
     called = {(m_, p_) for m_, p_, _ in seen}
     assert called == set(ops), f"not exercised: {sorted(set(ops) - called)}"
