@@ -499,3 +499,42 @@ def test_os_release_and_settings_routes_validate(world):
     r = world.srv.api("PUT", "/api/v1/attestation/settings", admin, json={"svn_floor": -1})
     assert r.status_code == 400
     assert world.srv.api("GET", "/api/v1/os-releases", admin).json()["items"]
+
+
+def test_reenroll_with_own_expired_certificate(make_server, tmp_path, monkeypatch):
+    """A certificate the tenant's CA issued to this very device, but
+    expired, does not authenticate a reenroll."""
+    monkeypatch.setenv("RAMPART_TEST", "1")
+    srv = make_server("--rate-limit", "0", "--test-cert-backdate", "30")
+    w = World(srv, tmp_path)
+    dev = w.device()
+    key = tmp_path / "k.pem"
+    r = w.post("A", w.body(dev, w.nonce(), key_out=key), accept="application/x-pem-file")
+    assert r.status_code == 200, r.text
+    c = x509.load_pem_x509_certificate(r.content)
+    assert c.not_valid_after < datetime.datetime.utcnow()
+    crt = tmp_path / "c.pem"
+    crt.write_bytes(r.content)
+    r = w.post("A", w.body(dev, w.nonce()), reenroll=True, cert=(str(crt), str(key)))
+    assert r.status_code == 403 and reason(r) == "reenroll_cert_mismatch", r.text
+    assert "not valid now" in r.json()["error"]["message"]
+
+
+def test_backdate_flag_needs_test_mode(tmp_path, monkeypatch):
+    monkeypatch.delenv("RAMPART_TEST", raising=False)
+    p = subprocess.run([binary("rampart-server"), "--data", str(tmp_path / "d"),
+                        "--test-cert-backdate", "30"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "RAMPART_TEST=1" in p.stderr
+
+
+def test_nonce_for_unknown_tenant_stores_nothing(world):
+    before = world.srv.db_dump()["attest_nonces"]
+    for t in ("ten_" + "0" * 32, "nope", "ten_" + "Z" * 32):
+        r = world.srv.api("POST", f"/.well-known/est/{t}/nonce")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert world.srv.db_dump()["attest_nonces"] == before
+    # the store keeps the nonce's hash, never the nonce
+    n = world.nonce()
+    raw = base64.urlsafe_b64decode(n + "=")
+    rows = world.srv.db_query("SELECT hash FROM attest_nonces")
+    assert (hashlib.sha256(raw).digest(),) in rows and (raw,) not in rows
