@@ -64,10 +64,10 @@ static int transport_fail(struct rtd_attest_result *res, const struct rp_err *e)
         return fail(res, e->code ? e->code : -EIO, reason, "%s", e->msg);
 }
 
-/* A refusal: the service's {"error":{"code","message"}}. */
-static int refusal(struct rtd_attest_result *res, const struct rtd_http_resp *r, const char *what)
+int rtd_est_parse_refusal(long status, const char *body, size_t len, const char *what,
+                          struct rtd_attest_result *res)
 {
-        _cleanup_(json_decrefp) json_t *o = json_loadb(r->body, r->len, 0, NULL);
+        _cleanup_(json_decrefp) json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
         json_t *e = json_object_get(o, "error");
         const char *code = json_string_value(json_object_get(e, "code"));
         const char *msg = json_string_value(json_object_get(e, "message"));
@@ -77,24 +77,45 @@ static int refusal(struct rtd_attest_result *res, const struct rtd_http_resp *r,
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
                       *p == '-' || *p == '.'))
                         token = false;
-        res->http_status = r->status;
+        res->http_status = status;
         if (!token)
                 return fail(res, -EPROTO, "bad_response", "%s: HTTP %ld without a reason code",
-                            what, r->status);
-        return fail(res, -EACCES, code, "%s: HTTP %ld %s: %s", what, r->status, code,
+                            what, status);
+        return fail(res, -EACCES, code, "%s: HTTP %ld %s: %s", what, status, code,
                     msg ? msg : "");
+}
+
+static int refusal(struct rtd_attest_result *res, const struct rtd_http_resp *r, const char *what)
+{
+        return rtd_est_parse_refusal(r->status, r->body, r->len, what, res);
+}
+
+int rtd_est_parse_nonce(const char *body, size_t len, uint8_t **ret_nonce, size_t *ret_len,
+                        struct rtd_attest_result *res)
+{
+        _cleanup_(json_decrefp) json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+        uint8_t *nonce = NULL;
+        size_t n = 0;
+        const char *s = json_string_value(json_object_get(o, "nonce"));
+
+        if (!s || rp_b64url_decode(s, strlen(s), &nonce, &n) < 0)
+                return fail(res, -EPROTO, "bad_response", "nonce: reply has no base64url nonce");
+        if (n < 8 || n > RTD_NONCE_MAX) {
+                free(nonce);
+                return fail(res, -EPROTO, "bad_response", "nonce: %zu bytes, expected 8..%d", n,
+                            RTD_NONCE_MAX);
+        }
+        *ret_nonce = nonce;
+        *ret_len = n;
+        return 0;
 }
 
 static int get_nonce(struct rtd_attest *a, uint8_t **ret, size_t *ret_len,
                      struct rtd_attest_result *res)
 {
         _cleanup_free_ char *path = NULL;
-        _cleanup_(json_decrefp) json_t *o = NULL;
         struct rtd_http_resp r = {0};
         struct rp_err e = {0};
-        uint8_t *nonce = NULL;
-        const char *s;
-        size_t len;
         int rc;
 
         if (asprintf(&path, "/.well-known/est/%s/nonce", a->tenant) < 0)
@@ -102,24 +123,12 @@ static int get_nonce(struct rtd_attest *a, uint8_t **ret, size_t *ret_len,
         rc = rtd_http_request(&a->http, "POST", path, NULL, NULL, 0, EST_JSON, &r, &e);
         if (rc < 0)
                 return transport_fail(res, &e);
-        if (r.status != 200) {
+        if (r.status != 200)
                 rc = refusal(res, &r, "nonce");
-                rtd_http_resp_clear(&r);
-                return rc;
-        }
-        o = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
+        else
+                rc = rtd_est_parse_nonce(r.body, r.len, ret, ret_len, res);
         rtd_http_resp_clear(&r);
-        s = json_string_value(json_object_get(o, "nonce"));
-        if (!s || rp_b64url_decode(s, strlen(s), &nonce, &len) < 0)
-                return fail(res, -EPROTO, "bad_response", "nonce: reply has no base64url nonce");
-        if (len < 8 || len > RTD_NONCE_MAX) {
-                free(nonce);
-                return fail(res, -EPROTO, "bad_response", "nonce: %zu bytes, expected 8..%d",
-                            len, RTD_NONCE_MAX);
-        }
-        *ret = nonce;
-        *ret_len = len;
-        return 0;
+        return rc;
 }
 
 static int monitor_sign(void *ud, const uint8_t digest[CR_SHA256_LEN], uint8_t **ret_sig,
@@ -157,9 +166,8 @@ static int enroll_body(struct rtd_attest *a, enum rtd_purpose p, const uint8_t *
         return 0;
 }
 
-/* Checks that the issued certificate certifies our key and names us. */
-static int check_issued(const char *pem, size_t len, const uint8_t *csr, size_t csr_len,
-                        const char *ueid, struct rtd_attest_result *res)
+int rtd_est_check_issued(const char *pem, size_t len, const uint8_t *csr, size_t csr_len,
+                         const char *ueid, struct rtd_attest_result *res)
 {
         _cleanup_(cr_cert_freep) struct cr_cert *c = NULL;
         _cleanup_(cr_csr_freep) struct cr_csr *req = NULL;
@@ -244,7 +252,7 @@ int rtd_attest_enroll(struct rtd_attest *a, const struct mon_boot_info *bi, enum
                 rc = refusal(res, &r, reenroll ? "simplereenroll" : "simpleenroll");
                 goto out;
         }
-        rc = check_issued(r.body, r.len, csr, csr_len, bi->ueid, res);
+        rc = rtd_est_check_issued(r.body, r.len, csr, csr_len, bi->ueid, res);
         if (rc < 0)
                 goto out;
         if (rtd_cert_store(a->data_dir, p, r.body, r.len, handle, bi->bootcount, bi->fwid,

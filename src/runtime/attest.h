@@ -59,5 +59,23 @@ int rtd_attest_enroll(struct rtd_attest *a, const struct mon_boot_info *bi, enum
                       struct rtd_cert *current, bool reenroll,
                       struct rtd_attest_result *res) RP_WUR;
 
+/* Parsers of the service's replies: untrusted input, no I/O (fuzzed by
+ * tests/fuzz/est_reply_fuzz.c). Each returns 0, or a negative code with
+ * res->reason and res->message set.
+ *
+ * A nonce reply: {"nonce": "<base64url of 8..RTD_NONCE_MAX bytes>", ...};
+ * *ret_nonce (malloc'd) is written only on success. */
+int rtd_est_parse_nonce(const char *body, size_t len, uint8_t **ret_nonce, size_t *ret_len,
+                        struct rtd_attest_result *res) RP_WUR;
+/* A refusal with HTTP `status`: {"error":{"code":"<token>","message":...}};
+ * always returns a negative code: -EACCES with res->reason = the code, or
+ * -EPROTO ("bad_response") when there is no well-formed code. */
+int rtd_est_parse_refusal(long status, const char *body, size_t len, const char *what,
+                          struct rtd_attest_result *res) RP_WUR;
+/* The issued certificate (PEM): it must certify the key of `csr` (DER)
+ * and name `ueid` as its CN. Fills res->not_after and res->serial. */
+int rtd_est_check_issued(const char *pem, size_t len, const uint8_t *csr, size_t csr_len,
+                         const char *ueid, struct rtd_attest_result *res) RP_WUR;
+
 /* Standard base64 (RFC 4648 §4, with padding) of public data; malloc'd. */
 char *rtd_b64_encode(const uint8_t *in, size_t len);
