@@ -355,3 +355,65 @@ def test_counter_keeps_its_value_across_restart_and_update(dev, tmp_path):
     w["dev"].stop()
     w["dev"].start()
     wait_log(w, "counter", "counter: value 4 (version 2)")
+
+
+# ---- device authentication: telemetry over mTLS to a real Mosquitto ----
+
+@pytest.fixture
+def broker(dev, tmp_path):
+    from test_mosquitto import MOSQUITTO, free_port, self_signed
+    if not os.path.exists(MOSQUITTO):
+        pytest.fail("mosquitto is required (tools/debian-packages.txt)")
+    w = dev
+    ca = self_signed("broker test CA", tmp_path / "bca.key", tmp_path / "bca.crt", ca=True)
+    self_signed("localhost", tmp_path / "broker.key", tmp_path / "broker.crt", issuer=ca)
+    r = w["server"].api("GET", f"/.well-known/est/{w['tenant']}/cacerts",
+                        headers={"Accept": "application/x-pem-file"})
+    assert r.status_code == 200, r.text
+    (tmp_path / "tenant-ca.pem").write_bytes(r.content)
+    port, log = free_port(), tmp_path / "mosquitto.log"
+    (tmp_path / "mosquitto.conf").write_text(f"""per_listener_settings false
+allow_anonymous false
+user root
+log_dest file {log}
+log_type all
+persistence false
+listener {port} 127.0.0.1
+cafile {tmp_path / 'tenant-ca.pem'}
+certfile {tmp_path / 'broker.crt'}
+keyfile {tmp_path / 'broker.key'}
+require_certificate true
+use_identity_as_username true
+tls_version tlsv1.2
+""")
+    p = subprocess.Popen([MOSQUITTO, "-c", str(tmp_path / "mosquitto.conf")], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    wait_for(lambda: log.exists() and "Opening ipv4 listen socket" in log.read_text(), "mosquitto")
+    yield {"port": port, "log": log, "ca": tmp_path / "bca.crt"}
+    p.terminate()
+    p.wait(timeout=10)
+
+
+def test_telemetry_publishes_over_mtls_with_the_device_key(dev, broker, tmp_path):
+    w, port = dev, broker["port"]
+    ca = {"etc/broker-ca.pem": broker["ca"].read_bytes()}
+    args = ["127.0.0.1", str(port), "etc/broker-ca.pem", "devices/telemetry", "5", "50"]
+    m = example_manifest("telemetry", CmdArgs=args)
+    m["Capabilities"]["AllowedConnections"] = [f"127.0.0.1:{port}"]
+    dev_cmd(w, "sideload", pack(tmp_path, m, "telemetry", "1", w["key"], extra=ca))
+    wait_log(w, "telemetry", "telemetry: done")
+    assert app_log(w, "telemetry").count("telemetry: published") == 5
+    blog = broker["log"].read_text()
+    # the broker knows the sender by its certificate: the device's app certificate, CN = UEID
+    assert re.search(rf"New client connected from 127\.0\.0\.1:\d+ as telemetry .*u'{w['ueid']}'", blog), blog
+    assert len(re.findall(r"Received PUBLISH from telemetry .*'devices/telemetry'", blog)) == 5, blog
+    # the private key never reached the app: nothing key-like in its image, storage or log
+    assert "PRIVATE KEY" not in app_log(w, "telemetry")
+
+    # the same app without DeviceAuthentication gets no identity and never reaches the broker
+    m2 = dict(m, Name="telemetry2", ComponentId=IDS["p1"], EntryPoint="/bin/telemetry2")
+    m2["Capabilities"] = {"AllowedConnections": [f"127.0.0.1:{port}"]}
+    dev_cmd(w, "sideload", pack(tmp_path, m2, "telemetry", "1", w["key"], extra=ca))
+    wait_log(w, "telemetry2", "telemetry: no device authentication: Permission denied")
+    assert "missing capability DeviceAuthentication" in app_log(w, "telemetry2")
+    assert "as telemetry2" not in broker["log"].read_text()
