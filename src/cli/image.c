@@ -4,6 +4,7 @@
  * Every command that writes a file writes a temporary file next to it,
  * syncs it and renames it into place, so an interrupted command leaves the
  * old file or the new one, never a mix. */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -650,7 +651,8 @@ out:
 
 /* ---- upload (to rampart-server) ---- */
 
-#define UPLOAD_MAX_PACKAGE (6 * 1024 * 1024)    /* the server's body cap, base64url-encoded */
+#define UPLOAD_INLINE_MAX (4 * 1024 * 1024)     /* larger packages go in pieces */
+#define UPLOAD_PIECE (4 * 1024 * 1024)          /* base64url-encoded under the body cap */
 #define UPLOAD_MAX_TARGETS (1024 * 1024)
 
 static void usage_upload(FILE *f)
@@ -664,7 +666,51 @@ static void usage_upload(FILE *f)
                    "server stores it only when PKG is signed by a key that signed FILE and\n"
                    "FILE lists PKG with exactly its SHA-256, length, version and svn. A newer\n"
                    "FILE is stored with the image. --feed (OS images): retail (default) or\n"
-                   "retail-eval. Packages up to %d MiB.\n", UPLOAD_MAX_PACKAGE >> 20);
+                   "retail-eval. Packages over %d MiB are sent in pieces.\n",
+                UPLOAD_INLINE_MAX >> 20);
+}
+
+static char *b64u_dup(const uint8_t *p, size_t n)
+{
+        char *s = malloc(rp_b64url_encoded_len(n) + 1);
+        if (s)
+                rp_b64url_encode(p, n, s);
+        return s;
+}
+
+/* Sends the file in pieces to a new upload session; *ret_id is its id. */
+static int send_pieces(int fd, uint64_t size, const char *base, char **ret_id)
+{
+        _cleanup_(json_decrefp) json_t *sess = NULL;
+        _cleanup_free_ uint8_t *buf = malloc(UPLOAD_PIECE);
+        char path[256];
+        int rc;
+        if (!buf)
+                return cli_errorf(CLI_EXIT_FAIL, "out of memory");
+        snprintf(path, sizeof(path), "%s/uploads", base);
+        if ((rc = cli_api("POST", path, NULL, &sess)) != CLI_EXIT_OK)
+                return rc;
+        const char *id = json_string_value(json_object_get(sess, "id"));
+        if (!id)
+                return cli_errorf(CLI_EXIT_FAIL, "the server did not name the upload session");
+        snprintf(path, sizeof(path), "%s/uploads/%s", base, id);
+        for (uint64_t off = 0; off < size;) {
+                size_t n = size - off < UPLOAD_PIECE ? (size_t)(size - off) : UPLOAD_PIECE;
+                if (pread(fd, buf, n, (off_t)off) != (ssize_t)n)
+                        return cli_errorf(CLI_EXIT_FAIL, "reading the package: %s",
+                                          strerror(errno));
+                _cleanup_free_ char *b64 = b64u_dup(buf, n);
+                _cleanup_(json_decrefp) json_t *reply = NULL;
+                _cleanup_(json_decrefp) json_t *piece = json_pack("{s:I,s:s}", "offset",
+                                                                   (json_int_t)off, "data", b64);
+                if (!b64 || !piece)
+                        return cli_errorf(CLI_EXIT_FAIL, "out of memory");
+                if ((rc = cli_api("POST", path, piece, &reply)) != CLI_EXIT_OK)
+                        return rc;
+                off += n;
+        }
+        *ret_id = strdup(id);
+        return *ret_id ? CLI_EXIT_OK : cli_errorf(CLI_EXIT_FAIL, "out of memory");
 }
 
 static int cmd_upload(int argc, char **argv)
@@ -679,14 +725,14 @@ static int cmd_upload(int argc, char **argv)
         const char *targets = NULL, *feed = NULL;
         enum cli_output out = CLI_OUT_TABLE;
         struct rp_err err = {0};
-        _cleanup_free_ uint8_t *pkg = NULL;
         _cleanup_free_ uint8_t *tj = NULL;
-        _cleanup_free_ char *b64 = NULL;
+        _cleanup_free_ char *session = NULL;
         _cleanup_(json_decrefp) json_t *reply = NULL;
         _cleanup_close_ int fd = -1;
         struct img_info info;
-        size_t pkg_len = 0, tj_len = 0;
-        int c;
+        struct stat sb;
+        size_t tj_len = 0;
+        int c, rc;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -707,29 +753,40 @@ static int cmd_upload(int argc, char **argv)
         }
         const char *path = argv[optind];
         fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return cli_errorf(CLI_EXIT_FAIL, "cannot open '%s': %s", path, strerror(errno));
+        if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+                return cli_errorf(CLI_EXIT_FAIL, "cannot open '%s' as a regular file", path);
         /* the type only picks the route; the server verifies everything */
         if (img_inspect_fd(fd, &info, &err) < 0)
                 return cli_fail(&err);
-        if (rp_read_file(path, UPLOAD_MAX_PACKAGE, &pkg, &pkg_len, &err) < 0 ||
-            rp_read_file(targets, UPLOAD_MAX_TARGETS, &tj, &tj_len, &err) < 0)
+        if (rp_read_file(targets, UPLOAD_MAX_TARGETS, &tj, &tj_len, &err) < 0)
                 return cli_fail(&err);
-        b64 = malloc(rp_b64url_encoded_len(pkg_len) + 1);
-        if (!b64)
-                return cli_errorf(CLI_EXIT_FAIL, "out of memory");
-        rp_b64url_encode(pkg, pkg_len, b64);
         bool os = info.meta.type == IMG_TYPE_OS;
+        const char *base = os ? "/api/v1/os-images" : "/api/v1/images";
         if (feed && !os)
                 return cli_errorf(CLI_EXIT_USAGE, "--feed applies to OS images; '%s' is an app "
                                   "image", path);
-        _cleanup_(json_decrefp) json_t *body = json_pack("{s:s%,s:s}", "targets", (const char *)tj,
-                                                          tj_len, "package", b64);
+        _cleanup_(json_decrefp) json_t *body = json_pack("{s:s%}", "targets", (const char *)tj,
+                                                          tj_len);
         if (!body)
                 return cli_errorf(CLI_EXIT_FAIL, "'%s' is not text metadata", targets);
+        if ((uint64_t)sb.st_size > UPLOAD_INLINE_MAX) {
+                if ((rc = send_pieces(fd, (uint64_t)sb.st_size, base, &session)) != CLI_EXIT_OK)
+                        return rc;
+                json_object_set_new(body, "upload", json_string(session));
+        } else {
+                _cleanup_free_ uint8_t *pkg = NULL;
+                size_t pkg_len = 0;
+                if (rp_read_file(path, UPLOAD_INLINE_MAX, &pkg, &pkg_len, &err) < 0)
+                        return cli_fail(&err);
+                char *b64 = b64u_dup(pkg, pkg_len);
+                if (!b64)
+                        return cli_errorf(CLI_EXIT_FAIL, "out of memory");
+                json_object_set_new(body, "package", json_string(b64));
+                free(b64);
+        }
         if (feed)
                 json_object_set_new(body, "feed", json_string(feed));
-        int rc = cli_api("POST", os ? "/api/v1/os-images" : "/api/v1/images", body, &reply);
+        rc = cli_api("POST", base, body, &reply);
         if (rc != CLI_EXIT_OK)
                 return rc;
         if (out == CLI_OUT_JSON) {

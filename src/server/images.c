@@ -7,12 +7,14 @@
  * with exactly its SHA-256, length, component id, type, version and svn.
  * The blob is written content-addressed (<data>/blobs/<sha256>, atomic)
  * only after every check passed; nothing is stored on a refusal. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -44,28 +46,216 @@ static json_t *image_json(const struct store_image *m)
                          m->feed, "created_at", srv_json_time(m->created_ms));
 }
 
-struct mem_reader {
-        const uint8_t *p;
-        size_t len, off;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t len)
-{
-        struct mem_reader *m = ctx;
-        size_t n = m->len - m->off < len ? m->len - m->off : len;
-        memcpy(buf, m->p + m->off, n);
-        m->off += n;
-        return (ssize_t)n;
-}
-
 static void blob_path(struct srv *s, const char *sha, char *buf, size_t n)
 {
         snprintf(buf, n, "%s/blobs/%s", s->data_dir, sha);
 }
 
+/* ---- upload sessions: a package sent in pieces ----
+ *
+ * The framework buffers a request body (at most SRV_MAX_BODY_LARGE), so a
+ * large package arrives in pieces into <data>/uploads/<owner>/<upl_id>
+ * (owner: the tenant id or "platform"; 0600), each piece appended at the
+ * offset the client names (which must be the current size, so a client
+ * resumes by asking where it stands). The finishing image upload names the
+ * session instead of carrying the package. A session file is not store
+ * state; it is consumed by the finishing upload (either way) and removed
+ * when older than SRV_UPLOAD_MAX_AGE_S. */
+#define SRV_UPLOAD_MAX_AGE_S 86400
+#define SRV_UPLOAD_MAX_SESSIONS 8               /* per owner */
+#define SRV_UPLOAD_MAX_SIZE (UINT64_C(4) << 30)  /* one package */
+#define SRV_UPLOAD_PIECE_B64 (SRV_MAX_BODY_LARGE - 4096)
+
+static void uploads_dir(struct srv *s, const char *owner, char *buf, size_t n)
+{
+        snprintf(buf, n, "%s/uploads/%s", s->data_dir, owner[0] ? owner : "platform");
+}
+
+/* Removes stale session files; returns how many remain. */
+static size_t uploads_sweep(const char *dir)
+{
+        DIR *d = opendir(dir);
+        size_t left = 0;
+        time_t now = time(NULL);
+        if (!d)
+                return 0;
+        for (struct dirent *e; (e = readdir(d));) {
+                struct stat sb;
+                if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &sb, 0) < 0)
+                        continue;
+                if (now - sb.st_mtime > SRV_UPLOAD_MAX_AGE_S)
+                        (void)!unlinkat(dirfd(d), e->d_name, 0);
+                else
+                        left++;
+        }
+        closedir(d);
+        return left;
+}
+
+static void session_create(struct srv_req *r, bool platform)
+{
+        struct srv *s = srv_req_server(r);
+        struct rp_err err = {0};
+        char dir[600], path[700], id[SRV_ID_BUF];
+        uploads_dir(s, platform ? "" : srv_req_tenant(r), dir, sizeof(dir));
+        if (rp_mkdir_p(dir, 0700) < 0) {
+                rp_err_set(&err, -errno, "cannot create '%s': %s", dir, strerror(errno));
+                return srv_reply_err(r, &err);
+        }
+        if (uploads_sweep(dir) >= SRV_UPLOAD_MAX_SESSIONS)
+                return srv_reply_error(r, 409, "conflict", "%d upload sessions are open already; "
+                                       "finish one or wait a day", SRV_UPLOAD_MAX_SESSIONS);
+        if (srv_new_id("upl", id) < 0)
+                return srv_reply_error(r, 503, "unavailable", "no randomness for an id");
+        snprintf(path, sizeof(path), "%s/%s", dir, id);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                rp_err_set(&err, -errno, "cannot create '%s': %s", path, strerror(errno));
+                return srv_reply_err(r, &err);
+        }
+        close(fd);
+        srv_audit_target(r, id);
+        srv_reply_json(r, 201, json_pack("{s:s,s:I}", "id", id, "size", (json_int_t)0));
+}
+
+static const struct srv_field piece_fields[] = {
+        {"offset", SRV_F_INT, SRV_F_REQUIRED, 0},
+        {"data", SRV_F_STRING, SRV_F_REQUIRED, SRV_UPLOAD_PIECE_B64},
+};
+
+static int session_open(struct srv_req *r, bool platform, const char *id, int flags,
+                        char path[700])
+{
+        char dir[600];
+        if (!srv_id_valid("upl", id)) {
+                srv_reply_error(r, 404, "not_found", "no upload session '%.60s'", id ? id : "");
+                return -ENOENT;
+        }
+        uploads_dir(srv_req_server(r), platform ? "" : srv_req_tenant(r), dir, sizeof(dir));
+        snprintf(path, 700, "%s/%s", dir, id);
+        int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                srv_reply_error(r, 404, "not_found", "no upload session '%.60s'", id);
+        return fd;
+}
+
+static void session_append(struct srv_req *r, bool platform)
+{
+        _cleanup_(json_decrefp) json_t *b = NULL;
+        _cleanup_free_ uint8_t *data = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t len = 0;
+        char path[700];
+        struct stat sb;
+        if (srv_req_json(r, SRV_FIELDS(piece_fields), &b) < 0)
+                return;
+        json_int_t off = json_integer_value(json_object_get(b, "offset"));
+        json_t *jd = json_object_get(b, "data");
+        if ((fd = session_open(r, platform, srv_req_param(r, "upload"), O_WRONLY, path)) < 0)
+                return;
+        if (fstat(fd, &sb) < 0)
+                return srv_reply_error(r, 500, "internal", "cannot read the session's size");
+        if (off != (json_int_t)sb.st_size)
+                return srv_reply_error(r, 409, "conflict", "offset %lld is not the session's "
+                                       "size %lld: continue from there", (long long)off,
+                                       (long long)sb.st_size);
+        if (rp_b64url_decode(json_string_value(jd), json_string_length(jd), &data, &len) < 0 ||
+            !len)
+                return srv_reply_error(r, 400, "bad_request", "data is not canonical base64url "
+                                       "(no padding) of at least one byte");
+        if ((uint64_t)sb.st_size + len > SRV_UPLOAD_MAX_SIZE)
+                return srv_reply_error(r, 413, "payload_too_large", "a package may have at most "
+                                       "%llu bytes", (unsigned long long)SRV_UPLOAD_MAX_SIZE);
+        if (pwrite(fd, data, len, sb.st_size) != (ssize_t)len) {
+                (void)!ftruncate(fd, sb.st_size);
+                return srv_reply_error(r, 503, "unavailable", "cannot store the piece: %s",
+                                       strerror(errno));
+        }
+        srv_reply_json(r, 200, json_pack("{s:s,s:I}", "id", srv_req_param(r, "upload"), "size",
+                                         (json_int_t)(sb.st_size + (off_t)len)));
+}
+
+static void image_session_create(struct srv_req *r) { session_create(r, false); }
+static void os_session_create(struct srv_req *r) { session_create(r, true); }
+static void image_session_append(struct srv_req *r) { session_append(r, false); }
+static void os_session_append(struct srv_req *r) { session_append(r, true); }
+
+/* ---- finishing an upload ---- */
+
+struct hashing_fd {
+        int fd;
+        struct cr_sha256_ctx *sha;
+        uint64_t len;
+};
+
+static ssize_t hashing_read(void *ctx, void *buf, size_t len)
+{
+        struct hashing_fd *h = ctx;
+        ssize_t n = img_fd_read(&h->fd, buf, len);
+        if (n > 0) {
+                cr_sha256_update(h->sha, buf, (size_t)n);
+                h->len += (uint64_t)n;
+        }
+        return n;
+}
+
+/* Verifies the package file once, hashing exactly the bytes verified; no
+ * byte may follow the package's signature records. */
+static int verify_package(int fd, struct cr_key *const *keys, size_t n_keys,
+                          struct img_meta *ret_meta, uint8_t ret_sha[32], uint64_t *ret_len,
+                          struct rp_err *err)
+{
+        struct hashing_fd h = {.fd = fd, .sha = cr_sha256_new()};
+        uint8_t tail[1];
+        if (!h.sha)
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        int k = img_verify(hashing_read, &h, keys, n_keys, ret_meta, err);
+        if (k == 0 && hashing_read(&h, tail, sizeof(tail)) != 0)
+                k = rp_err_set(err, -EBADMSG, "bytes follow the package's signature records");
+        cr_sha256_final(h.sha, ret_sha);
+        cr_sha256_free(h.sha);
+        *ret_len = h.len;
+        return k;
+}
+
+/* The package file to verify: the inline package written to a private
+ * temporary file, or the named upload session. */
+static int package_file(struct srv_req *r, bool platform, json_t *jp, json_t *ju, char path[700])
+{
+        struct srv *s = srv_req_server(r);
+        _cleanup_free_ uint8_t *pkg = NULL;
+        size_t len = 0;
+        char dir[600];
+        if (ju)
+                return session_open(r, platform, json_string_value(ju), O_RDONLY, path);
+        if (rp_b64url_decode(json_string_value(jp), json_string_length(jp), &pkg, &len) < 0 ||
+            !len) {
+                srv_reply_error(r, 400, "bad_request", "package is not canonical base64url (no "
+                                "padding) of a non-empty file");
+                return -EINVAL;
+        }
+        uploads_dir(s, platform ? "" : srv_req_tenant(r), dir, sizeof(dir));
+        if (rp_mkdir_p(dir, 0700) < 0) {
+                srv_reply_error(r, 503, "unavailable", "cannot create the upload directory");
+                return -EIO;
+        }
+        snprintf(path, 700, "%s/.inline-XXXXXX", dir);
+        int fd = mkostemp(path, O_CLOEXEC);
+        if (fd < 0 || rp_write_all(fd, pkg, len) < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+                if (fd >= 0) {
+                        close(fd);
+                        unlink(path);
+                }
+                srv_reply_error(r, 503, "unavailable", "cannot store the package");
+                return -EIO;
+        }
+        return fd;
+}
+
 static const struct srv_field upload_fields[] = {
         {"targets", SRV_F_STRING, SRV_F_REQUIRED, TUF_MAX_TARGETS},
-        {"package", SRV_F_STRING, SRV_F_REQUIRED, IMAGE_UPLOAD_MAX_B64},
+        {"package", SRV_F_STRING, 0, IMAGE_UPLOAD_MAX_B64},
+        {"upload", SRV_F_STRING, 0, 64},
         {"feed", SRV_F_STRING, 0, 16},
 };
 
@@ -102,23 +292,25 @@ static void upload(struct srv_req *r, bool platform)
         struct rp_err err = {0};
         struct srv_repo_targets_check c = {0};
         _cleanup_(json_decrefp) json_t *body = NULL;
-        _cleanup_free_ uint8_t *pkg = NULL;
         _cleanup_(store_tx_guard) struct store *tx = NULL;
         struct img_meta meta;
         struct tuf_image have;
         struct store_image im = {0};
-        char role[STORE_REPO_ROLE_MAX] = "", path[700], owner[STORE_ID_MAX];
-        size_t pkg_len = 0;
+        char role[STORE_REPO_ROLE_MAX] = "", path[700], tmp[700] = "", owner[STORE_ID_MAX];
+        uint64_t pkg_len = 0;
         int64_t now_ms = srv_now_ms();
         bool blob_created = false;
         const char *tenant = platform ? "" : srv_req_tenant(r);
-        int k;
+        int k, fd = -1;
 
         if (srv_req_json(r, SRV_FIELDS(upload_fields), &body) < 0)
                 return;
         json_t *jt = json_object_get(body, "targets"), *jp = json_object_get(body, "package");
-        json_t *jf = json_object_get(body, "feed");
+        json_t *ju = json_object_get(body, "upload"), *jf = json_object_get(body, "feed");
         const char *feed = jf ? json_string_value(jf) : "retail";
+        if (!jp == !ju)
+                return srv_reply_error(r, 400, "bad_request", "give exactly one of 'package' "
+                                       "(inline) and 'upload' (an upload session id)");
         if (strcmp(feed, "retail") && strcmp(feed, "retail-eval"))
                 return srv_reply_error(r, 400, "bad_request", "feed must be retail or "
                                        "retail-eval (got '%.20s')", feed);
@@ -126,21 +318,18 @@ static void upload(struct srv_req *r, bool platform)
                 return srv_reply_error(r, 400, "bad_request", "feed applies to OS images only");
         if (!platform && store_repo_role_of(st, tenant, role, &err) < 0)
                 return srv_repo_reply_refusal(r, &err);
-        if (rp_b64url_decode(json_string_value(jp), json_string_length(jp), &pkg, &pkg_len) < 0 ||
-            !pkg_len)
-                return srv_reply_error(r, 400, "bad_request", "package is not canonical "
-                                       "base64url (no padding) of a non-empty file");
+        if ((fd = package_file(r, platform, jp, ju, tmp)) < 0)
+                return;
         k = srv_repo_check_targets(st, platform ? NULL : role, json_string_value(jt),
                                    json_string_length(jt), (time_t)(now_ms / 1000), &c, &err);
-        if (k < 0)
-                return srv_repo_reply_refusal(r, &err);
+        if (k < 0) {
+                srv_repo_reply_refusal(r, &err);
+                goto out;
+        }
 
         /* the package, verified with the keys that signed the targets */
-        struct mem_reader mr = {.p = pkg, .len = pkg_len};
-        k = img_verify(mem_read, &mr, c.signers, c.n_signers, &meta, &err);
-        if (k == 0 && mr.off != pkg_len)
-                k = rp_err_set(&err, -EBADMSG, "%zu bytes follow the package's signatures",
-                               pkg_len - mr.off);
+        memset(&have, 0, sizeof(have));
+        k = verify_package(fd, c.signers, c.n_signers, &meta, have.sha256, &pkg_len, &err);
         if (k < 0) {
                 srv_reply_error(r, 403, "forbidden", "package refused: %s (it must be signed by "
                                 "a key that signed the %s targets metadata)", err.msg,
@@ -157,8 +346,6 @@ static void upload(struct srv_req *r, bool platform)
                                 "are uploaded by their tenant", meta.name);
                 goto out;
         }
-        memset(&have, 0, sizeof(have));
-        cr_sha256(pkg, pkg_len, have.sha256);
         have.length = pkg_len;
         have.svn = meta.svn;
         have.type = meta.type == IMG_TYPE_OS ? TUF_IMAGE_OS : TUF_IMAGE_APP;
@@ -208,8 +395,9 @@ static void upload(struct srv_req *r, bool platform)
         snprintf(im.feed, sizeof(im.feed), "%s", platform ? feed : "retail");
         im.created_ms = now_ms;
 
-        /* the blob first (content-addressed: an existing file holds these
-         * bytes already), then the records in one transaction */
+        /* the verified file becomes the blob (content-addressed: an existing
+         * blob holds these bytes already), then the records in one
+         * transaction */
         snprintf(path, sizeof(path), "%s/blobs", s->data_dir);
         if (rp_mkdir_p(path, 0700) < 0) {
                 rp_err_set(&err, -errno, "cannot create '%s': %s", path, strerror(errno));
@@ -218,10 +406,13 @@ static void upload(struct srv_req *r, bool platform)
         }
         blob_path(s, im.sha256, path, sizeof(path));
         if (access(path, F_OK) != 0) {
-                if ((k = rp_write_file_atomic(path, pkg, pkg_len, 0600, &err)) < 0) {
+                if (fsync(fd) < 0 || (k = rp_rename_durable(tmp, path, &err)) < 0) {
+                        if (!err.msg[0])
+                                rp_err_set(&err, -EIO, "cannot store the blob");
                         srv_reply_err(r, &err);
                         goto out;
                 }
+                tmp[0] = 0;
                 blob_created = true;
         }
         if ((k = store_tx_begin(st, &err)) < 0) {
@@ -244,8 +435,8 @@ static void upload(struct srv_req *r, bool platform)
         blob_created = false;
         if (srv_repo_publish(s, now_ms, &err) < 0)
                 rp_warn("repo", "publishing after an image upload: %s", err.msg);
-        rp_info("repo", "image %s uploaded: %s sha256 %.16s... (%zu bytes)", im.id, im.name,
-                im.sha256, pkg_len);
+        rp_info("repo", "image %s uploaded: %s sha256 %.16s... (%llu bytes)", im.id, im.name,
+                im.sha256, (unsigned long long)pkg_len);
         srv_audit_target(r, im.id);
         srv_audit_detail(r, "%s", im.name);
         srv_reply_json(r, 201, image_json(&im));
@@ -256,6 +447,11 @@ out:
         }
         if (blob_created && unlink(path) < 0)
                 rp_warn("repo", "removing '%s' after a refused upload: %s", path, strerror(errno));
+        /* the inline file or the session is consumed either way */
+        if (tmp[0] && unlink(tmp) < 0)
+                rp_warn("repo", "removing '%s': %s", tmp, strerror(errno));
+        if (fd >= 0)
+                close(fd);
         srv_repo_targets_check_clear(&c);
 }
 
@@ -417,10 +613,18 @@ static const struct srv_route routes[] = {
         {"POST", "/api/v1/images", SRV_AUTH_CONTRIBUTOR, image_upload, "image.upload",
          SRV_MAX_BODY_LARGE},
         {"GET", "/api/v1/images", SRV_AUTH_READER, image_list, "image.list", 0},
+        {"POST", "/api/v1/images/uploads", SRV_AUTH_CONTRIBUTOR, image_session_create,
+         "image.upload_session_create", 0},
+        {"POST", "/api/v1/images/uploads/{upload}", SRV_AUTH_CONTRIBUTOR, image_session_append,
+         "image.upload_session_append", SRV_MAX_BODY_LARGE},
         {"GET", "/api/v1/images/{image}", SRV_AUTH_READER, image_get, "image.get", 0},
         {"POST", "/api/v1/os-images", SRV_AUTH_PLATFORM, os_image_upload, "os_image.upload",
          SRV_MAX_BODY_LARGE},
         {"GET", "/api/v1/os-images", SRV_AUTH_PLATFORM, os_image_list, "os_image.list", 0},
+        {"POST", "/api/v1/os-images/uploads", SRV_AUTH_PLATFORM, os_session_create,
+         "os_image.upload_session_create", 0},
+        {"POST", "/api/v1/os-images/uploads/{upload}", SRV_AUTH_PLATFORM, os_session_append,
+         "os_image.upload_session_append", SRV_MAX_BODY_LARGE},
         {"GET", "/device/v1/images/{sha256}", SRV_AUTH_DEVICE, device_image_get,
          "device.image_get", 0},
 };

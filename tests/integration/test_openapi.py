@@ -263,6 +263,14 @@ def test_responses_match_documented_schemas(doc, server, tmp_path):
     call("GET", "/api/v1/deployments", admin)
     call("GET", "/api/v1/deployments/{deployment}", admin,
          path="/api/v1/deployments/dep_" + "0" * 32)
+    up = call("POST", "/api/v1/images/uploads", admin).json()["id"]
+    call("POST", "/api/v1/images/uploads/{upload}", admin, path=f"/api/v1/images/uploads/{up}",
+         json={"offset": 0, "data": "AAEC"})
+    call("POST", "/api/v1/images/uploads/{upload}", admin, path=f"/api/v1/images/uploads/{up}",
+         json={"offset": 0, "data": "AAEC"})                                        # 409
+    up = call("POST", "/api/v1/os-images/uploads", boot).json()["id"]
+    call("POST", "/api/v1/os-images/uploads/{upload}", boot,
+         path=f"/api/v1/os-images/uploads/{up}", json={"offset": 0, "data": "AAEC"})
     call("POST", "/device/v1/checkin", None, json={"root_version": 1, "installed": []})
     call("GET", "/device/v1/metadata/{file}", None, path="/device/v1/metadata/root.json")
     call("GET", "/device/v1/images/{sha256}", None, path="/device/v1/images/" + "ab" * 32)
