@@ -274,7 +274,10 @@ static void on_attest(evutil_socket_t fd, short what, void *ud)
         d->last_attempt = time(NULL);
         rp_info(LOG, "attestation attempt %lu (trigger: %s)", d->attempts, trigger);
         r = attest_all(d);
-        if (r < 0 && getppid() != d->monitor_pid) {
+        /* The monitor's socket closes before the kernel reparents us, so a
+         * broken monitor connection is as telling as a new parent. */
+        if (r < 0 && (getppid() != d->monitor_pid ||
+                      (!strcmp(d->last.reason, "monitor") && (r == -EPIPE || r == -ECONNRESET)))) {
                 /* rampart-boot is gone (power off): not an attestation failure */
                 rp_info(LOG, "the security monitor is gone: stopping");
                 event_base_loopbreak(d->base);
