@@ -675,6 +675,29 @@ static int match(const struct srv_compiled_route *c, const char *path, struct sr
         return 1;
 }
 
+size_t srv_route_body_limit(const struct srv *s, const char *line, size_t len)
+{
+        char buf[SRV_MAX_PATH + 32];
+        if (len >= sizeof(buf))
+                return SRV_MAX_BODY;
+        memcpy(buf, line, len);
+        buf[len] = 0;
+        char *sp = strchr(buf, ' ');
+        if (!sp)
+                return SRV_MAX_BODY;
+        *sp = 0;
+        char *path = sp + 1, *end = strpbrk(path, " ?");
+        if (!end || path[0] != '/')
+                return SRV_MAX_BODY;
+        *end = 0;
+        for (size_t i = 0; i < s->n_routes; i++) {
+                const struct srv_compiled_route *c = &s->routes[i];
+                if (!strcmp(c->route->method, buf) && match(c, path, NULL) == 1)
+                        return c->route->max_body ? c->route->max_body : SRV_MAX_BODY;
+        }
+        return SRV_MAX_BODY;
+}
+
 /* ---- authentication ---- */
 
 static void deny(struct srv_req *r, int status, const char *msg)

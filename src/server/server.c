@@ -173,6 +173,8 @@ static void conn_gone(void *ptr)
         struct srv *s = c->srv;
         if (c->deadline)
                 event_free(c->deadline);
+        if (c->large)
+                s->large_uploads--;
         if (c->prev)
                 c->prev->next = c->next;
         else if (s->conns == c)
@@ -210,6 +212,61 @@ static void conn_deadline(evutil_socket_t fd, short what, void *arg)
                 evhttp_connection_free(evcon);
 }
 
+/* Looks at the first line of the request arriving on `c` (before evhttp
+ * parses it) and sets the connection's body limit to the limit of the
+ * route it names, so a body is refused with 413 as soon as its
+ * Content-Length is read, instead of being buffered whole; large bodies
+ * also need one of the SRV_MAX_LARGE_UPLOADS slots. */
+static void conn_peek(struct srv_conn *c, struct evbuffer *in)
+{
+        if (c->line_seen || evbuffer_get_length(in) == 0)
+                return;
+        size_t eol_len = 0;
+        struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+        if (p.pos < 0)
+                return;         /* not yet a whole line (evhttp caps its length) */
+        struct evhttp_connection *evcon = conn_evcon(c);
+        if (!evcon)
+                return;
+        char line[SRV_MAX_PATH + 32];
+        size_t n = (size_t)p.pos < sizeof(line) ? (size_t)p.pos : sizeof(line) - 1;
+        ev_ssize_t got = evbuffer_copyout(in, line, n);
+        if (got < 0)
+                return;
+        struct srv *s = c->srv;
+        size_t max = srv_route_body_limit(s, line, (size_t)got);
+        if (max > SRV_MAX_BODY) {
+                if (s->large_uploads >= SRV_MAX_LARGE_UPLOADS) {
+                        max = SRV_MAX_BODY;
+                        rp_warn("server", "%u large uploads in progress: this request is limited to %d bytes",
+                                s->large_uploads, SRV_MAX_BODY);
+                } else {
+                        c->large = true;
+                        s->large_uploads++;
+                }
+        }
+        /* Up to SRV_MAX_BODY over the limit is still read, so the route
+         * answers with its JSON 413; beyond that evhttp refuses it (and
+         * drops the rest unread into memory). */
+        evhttp_connection_set_max_body_size(evcon, (ev_ssize_t)(max + SRV_MAX_BODY));
+        c->line_seen = true;
+}
+
+static void conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+        if (info->n_added)
+                conn_peek(arg, in);
+}
+
+static void conn_request_done(struct srv_conn *c)
+{
+        if (c->large) {
+                c->large = false;
+                c->srv->large_uploads--;
+        }
+        c->line_seen = false;
+}
+
 static void conn_arm(struct srv_conn *c)
 {
         struct timeval tv = {.tv_sec = c->srv->cfg.request_timeout_s};
@@ -233,13 +290,8 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
         c->bev = bev;
         c->ssl = ssl;
         c->deadline = evtimer_new(base, conn_deadline, c);
-        if (!c->deadline) {
-                /* the SSL is owned by bev now; freeing bev frees it, and
-                 * without app data no callback runs */
-                bufferevent_free(bev);
-                free(c);
-                return NULL;
-        }
+        if (!c->deadline || !evbuffer_add_cb(bufferevent_get_input(bev), conn_input, c))
+                goto fail;
         cr_tls_set_app_data(ssl, c);
         c->next = s->conns;
         if (s->conns)
@@ -254,7 +306,8 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
         return bev;
 fail:
         /* evhttp falls back to a plain-text bufferevent when we return
-         * NULL; never let that happen: abort instead of serving HTTP. */
+         * NULL; never let that happen: abort instead of serving HTTP (only
+         * reached when memory is exhausted). */
         rp_error("server", "out of memory creating a TLS connection");
         abort();
 }
@@ -285,6 +338,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (c) {
                 evtimer_del(c->deadline);
                 c->idle = false;
+                conn_request_done(c);
         }
         evhttp_request_set_on_complete_cb(req, on_reply_done, s);
         struct srv_req r = {.srv = s, .ev = req, .conn = c, .route = NULL};
@@ -296,6 +350,9 @@ static void on_request(struct evhttp_request *req, void *arg)
                 snprintf(r.peer, sizeof(r.peer), "%s", addr ? addr : "-");
         }
         srv_dispatch(s, &r);
+        /* a pipelined next request may already be buffered */
+        if (c && c->bev)
+                conn_peek(c, bufferevent_get_input(c->bev));
 }
 
 /* ---- shutdown ---- */
@@ -553,7 +610,8 @@ int srv_new(const struct srv_config *cfg, struct srv **ret, char **ret_bootstrap
         evhttp_set_gencb(s->http, on_request, s);
         evhttp_set_timeout(s->http, (int)s->cfg.io_timeout_s);
         evhttp_set_max_headers_size(s->http, SRV_MAX_HEADERS);
-        evhttp_set_max_body_size(s->http, (ev_ssize_t)s->max_body);
+        /* Raised per request for routes that take more (conn_peek). */
+        evhttp_set_max_body_size(s->http, 2 * SRV_MAX_BODY);
         /* read (and drop) an oversized body before closing, so the client
          * sees the 413 instead of a reset mid-upload */
         evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);

@@ -25,6 +25,8 @@ struct srv_conn {
         struct ssl_st *ssl;
         struct event *deadline;         /* the next request must be complete by then */
         bool idle;                      /* between a finished reply and the next request */
+        bool line_seen;                 /* the current request's first line was looked at */
+        bool large;                     /* holds one of the SRV_MAX_LARGE_UPLOADS slots */
         uint64_t rbytes_at_idle;
         struct srv_conn *prev, *next;
 };
@@ -65,6 +67,7 @@ struct srv {
         struct srv_compiled_route *routes;
         size_t n_routes;
         size_t max_body;                /* max over routes */
+        unsigned large_uploads;         /* connections allowed a body over SRV_MAX_BODY now */
         struct srv_conn *conns;         /* list of open connections */
         unsigned n_conns;
         struct srv_rate_slot *rate;     /* SRV_RATE_SLOTS */
@@ -77,6 +80,12 @@ struct srv {
 };
 
 #define SRV_LOGBUF 65536
+/* At most this many requests at once may send a body larger than
+ * SRV_MAX_BODY (to a route that allows one): evhttp buffers a whole body
+ * before any handler (or authentication) runs, so this bounds that memory
+ * to about SRV_MAX_LARGE_UPLOADS x SRV_MAX_BODY_LARGE + connections x 2 x
+ * SRV_MAX_BODY. */
+#define SRV_MAX_LARGE_UPLOADS 4
 #define SRV_COALESCE_MAX (16 * 1024)  /* replies up to this size go out as one TLS record */
 #define SRV_LOG_FLUSH_MS 100
 
@@ -130,3 +139,6 @@ void srv_reqlog_flush(struct srv *s);
 /* http.c */
 void srv_dispatch(struct srv *s, struct srv_req *r);
 int srv_routes_compile(struct srv *s, struct rp_err *err) RP_WUR;
+/* The body limit of the route a request line ("GET /path?q HTTP/1.1")
+ * names; SRV_MAX_BODY when no route matches. */
+size_t srv_route_body_limit(const struct srv *s, const char *line, size_t len);

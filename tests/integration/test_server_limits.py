@@ -211,3 +211,49 @@ def test_graceful_shutdown_finishes_in_flight(make_server):
     assert not (srv.data_dir / "rampart.db-wal").exists()
     assert srv.db_query("PRAGMA integrity_check") == [("ok",)]
     assert srv.db_query("SELECT name FROM tenants") == [("in-flight",)]
+
+
+def test_body_limits_and_large_upload_slots(make_server):
+    """A body over its route's limit is refused with 413 (read and dropped,
+    never buffered whole); routes that take large bodies admit only a few
+    such uploads at a time, since evhttp buffers a body before any handler
+    or authentication runs."""
+    srv = make_server("--rate-limit", "0", "--request-timeout", "60")
+    routes = srv.api("GET", "/api/v1/_routes", srv.bootstrap_token).json()["routes"]
+    large = [r for r in routes if r["max_body"] > 64 * 1024 and "{" not in r["pattern"]]
+    assert large, "no route takes large bodies"
+    big = large[0]
+
+    def start_upload(method, path, length):
+        t = tls_connect(srv.port, timeout=30)
+        t.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {length}\r\n\r\n".encode() + b"{")
+        return t
+
+    def finish(t, length):
+        t.sendall(b" " * (length - 2) + b"}")
+        head, _ = read_reply(t)
+        t.close()
+        return head
+
+    mib = 1 << 20
+    size = min(big["max_body"], mib)
+    # a small route: 1 MiB is refused
+    assert finish(start_upload("POST", "/api/v1/tenants", mib), mib).startswith(b"HTTP/1.1 413")
+    # the large route admits four slow uploads at once...
+    held = [start_upload(big["method"], big["pattern"], size) for _ in range(4)]
+    time.sleep(0.3)
+    # ...refuses a fifth large one while they are in progress...
+    assert finish(start_upload(big["method"], big["pattern"], size), size).startswith(b"HTTP/1.1 413")
+    # ...but still serves small bodies on it (401: no token)
+    assert finish(start_upload(big["method"], big["pattern"], 2), 2).startswith(b"HTTP/1.1 401")
+    for h in held:
+        h.close()
+    # slots are released when those connections go away: the same size
+    # is admitted again
+    for _ in range(50):
+        head = finish(start_upload(big["method"], big["pattern"], size), size)
+        if head.startswith(b"HTTP/1.1 401"):
+            break
+        time.sleep(0.1)
+    assert head.startswith(b"HTTP/1.1 401"), head
