@@ -527,3 +527,25 @@ def test_retention_purges_events_and_keeps_bucket_counts(tmp_path, monkeypatch):
     assert p.returncode == 2 and "RAMPART_TEST" in p.stderr
     p = run([binary("rampart-server"), "--failure-retention-days", "0"], check=False)
     assert p.returncode == 2 and "--failure-retention-days" in p.stderr
+
+
+def test_responses_match_the_openapi_document(world):
+    """The documented schemas hold for real, populated replies (the OpenAPI
+    walk in test_openapi.py sees these routes with an empty store)."""
+    import yaml
+    from test_openapi import DOC, check
+    doc = yaml.safe_load(DOC.read_text())
+    schemas = doc["components"]["schemas"]
+    page = world.get("/api/v1/failures/buckets?limit=500")
+    assert page["items"]
+    check(doc, schemas["FailureBucketPage"], page)
+    one = world.get(f"/api/v1/failures/buckets/{page['items'][0]['id']}")
+    assert one["samples"]
+    check(doc, schemas["FailureBucket"], one)
+    evs = world.get("/api/v1/failures/events?limit=500")
+    assert {e["class"] for e in evs["items"]} >= {"app_crash", "update_fail"}
+    check(doc, schemas["FailureEventPage"], evs)
+    d = world.device()
+    r = d.post(batch([crash_event(component="schema")]))
+    assert r.status_code == 200
+    check(doc, schemas["FailureBatchResult"], r.json())
