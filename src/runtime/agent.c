@@ -1,6 +1,7 @@
 /* agent.c - see agent.h. */
 #include "runtime/agent.h"
 
+#include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -20,7 +21,9 @@
 #include "runtime/certs.h"
 #include "runtime/download.h"
 #include "runtime/failures.h"
+#include "runtime/apps.h"
 #include "runtime/install.h"
+#include "runtime/supervisor.h"
 #include "tuf/client.h"
 #include "tuf/json.h"
 
@@ -89,6 +92,11 @@ struct rtd_agent {
         char last_message[RP_ERR_MSG_MAX];
         struct tuf_plan plan;
         bool have_plan;
+
+        /* rampartd's loop */
+        struct event_base *base;
+        struct event *ev;
+        bool scheduled;
 };
 
 /* ---- small helpers ---- */
@@ -554,6 +562,8 @@ void rtd_agent_free(struct rtd_agent *a)
 {
         if (!a)
                 return;
+        if (a->ev)
+                event_free(a->ev);
         tuf_client_free(a->tuf);
         free(a->dir);
         free(a->state_path);
@@ -1101,4 +1111,125 @@ int rtd_agent_check(struct rtd_agent *a, time_t now, long *ret_next_ms, struct r
         if (a->n_reports && *ret_next_ms > a->cfg.retry_ms)
                 *ret_next_ms = jitter(a->cfg.retry_ms);
         return RTD_AGENT_CONTINUE;
+}
+
+/* ---- rampartd's event loop ---- */
+
+static int sup_install(void *ud, int fd, struct cr_key *const *trusted, size_t n_trusted,
+                       struct rp_err *err)
+{
+        return rtd_sup_install(ud, fd, trusted, n_trusted, NULL, err);
+}
+
+static time_t sup_pending(void *ud, const char *component_id)
+{
+        return rtd_sup_update_pending(ud, component_id);
+}
+
+static void sup_done(void *ud, const char *component_id)
+{
+        rtd_sup_update_done(ud, component_id);
+}
+
+static const char *apps_data_dir;
+
+static int sup_list(void *ud, struct rtd_agent_app *out, size_t cap)
+{
+        struct rtd_app_info *info = NULL;
+        size_t n = 0, k = 0;
+        int r = rtd_apps_load(apps_data_dir, &info, &n, NULL, 0);
+
+        (void)ud;
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && k < cap; i++, k++) {
+                copy_str(out[k].component_id, sizeof(out[k].component_id), info[i].m.component_id);
+                copy_str(out[k].version, sizeof(out[k].version), info[i].version);
+        }
+        free(info);
+        return (int)k;
+}
+
+static void schedule_check(struct rtd_agent *a, long ms)
+{
+        struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+        evtimer_add(a->ev, &tv);
+        a->scheduled = true;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *ud)
+{
+        struct rtd_agent *a = ud;
+        struct rp_err e = {0};
+        long next = a->cfg.retry_ms;
+        int r;
+
+        (void)fd;
+        (void)what;
+        r = rtd_agent_check(a, time(NULL), &next, &e);
+        if (r == RTD_AGENT_REBOOT) {
+                event_base_loopbreak(a->base);
+                return;
+        }
+        if (r < 0)
+                rp_warn(LOG, "update: check-in %lu: %s; next in %ld ms", a->checks, e.msg, next);
+        else
+                rp_info(LOG, "update: check-in %lu done (%s); next in %ld ms", a->checks,
+                        a->last_result, next);
+        schedule_check(a, next);
+}
+
+int rtd_agent_start(const struct rtd_agent_config *cfg, struct event_base *base,
+                    struct rtd_sup *sup, struct rtd_agent **ret, struct rp_err *err)
+{
+        struct rtd_agent_config c = *cfg;
+        _cleanup_free_ char *etc = NULL;
+        struct rtd_agent *a;
+        char exe[4096];
+        int r;
+
+        if (!c.os_etc) {
+                /* the OS image's etc/rampart, next to bin/rampartd */
+                ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+                char *slash;
+                if (n <= 0)
+                        return rp_err_set(err, -errno, "cannot find rampartd's own path");
+                exe[n] = 0;
+                slash = strrchr(exe, '/');
+                if (slash)
+                        *slash = 0;
+                if (asprintf(&etc, "%s/../etc/rampart", exe) < 0)
+                        return rp_err_set(err, -ENOMEM, "out of memory");
+                c.os_etc = etc;
+        }
+        if (sup) {
+                apps_data_dir = cfg->data_dir;
+                c.apps = (struct rtd_agent_apps){.ud = sup, .install = sup_install,
+                                                 .list = sup_list, .update_pending = sup_pending,
+                                                 .update_done = sup_done};
+        }
+        r = rtd_agent_new(&c, &a, err);
+        if (r < 0)
+                return r;
+        a->cfg.os_etc = NULL;           /* read at start only */
+        a->base = base;
+        a->ev = evtimer_new(base, on_timer, a);
+        if (!a->ev) {
+                rtd_agent_free(a);
+                return rp_err_set(err, -ENOMEM, "cannot create the update timer");
+        }
+        *ret = a;
+        return 0;
+}
+
+void rtd_agent_on_attest(struct rtd_agent *a, bool ok, const char *reason, const char *message)
+{
+        if (!a)
+                return;
+        if (rtd_agent_attested(a, ok, reason, message) == RTD_AGENT_REBOOT) {
+                event_base_loopbreak(a->base);
+                return;
+        }
+        if (ok && !a->scheduled)
+                schedule_check(a, rtd_agent_first_delay_ms(a));
 }

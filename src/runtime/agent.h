@@ -123,3 +123,16 @@ int rtd_agent_check(struct rtd_agent *a, time_t now, long *ret_next_ms, struct r
 
 /* The wait before the first check-in after attestation. */
 long rtd_agent_first_delay_ms(const struct rtd_agent *a);
+
+/* ---- rampartd's event loop ---- */
+struct event_base;
+struct rtd_sup;
+
+/* Joins rampartd's loop: the first check-in follows the first successful
+ * attestation of this boot, then every interval (with jitter); a reboot
+ * the agent asked the monitor for breaks the loop. `sup` (may be NULL)
+ * fills cfg->apps. */
+int rtd_agent_start(const struct rtd_agent_config *cfg, struct event_base *base,
+                    struct rtd_sup *sup, struct rtd_agent **ret, struct rp_err *err) RP_WUR;
+/* rampartd calls this after every attestation attempt (accepts NULL). */
+void rtd_agent_on_attest(struct rtd_agent *a, bool ok, const char *reason, const char *message);

@@ -45,6 +45,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "monitor/mon_client.h"
+#include "runtime/agent.h"
 #include "runtime/attest.h"
 #include "runtime/certs.h"
 #include "runtime/config.h"
@@ -74,6 +75,7 @@ struct rtd {
         struct rtd_failq *failq;
         struct rtd_sup *sup;            /* the app supervisor */
         struct rtd_attest att;
+        struct rtd_agent *agent;        /* the update agent (agent.h) */
 
         long backoff_min_ms, backoff_max_ms;
         double renew_scale;
@@ -288,6 +290,7 @@ static void on_attest(evutil_socket_t fd, short what, void *ud)
                 d->attested = false;
                 d->failures++;
                 queue_failure(d);
+                rtd_agent_on_attest(d->agent, false, d->last.reason, d->last.message);
                 ms = backoff_ms(d);
                 rp_warn(LOG, "attestation attempt %lu failed (%u in a row): reason=%s; next "
                         "attempt in %ld ms", d->attempts, d->failures, d->last.reason, ms);
@@ -313,6 +316,7 @@ static void on_attest(evutil_socket_t fd, short what, void *ud)
                 schedule(d, ms, "renewal");
         }
         write_status(d);
+        rtd_agent_on_attest(d->agent, true, "ok", "");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *ud)
@@ -397,6 +401,7 @@ static void usage(FILE *f)
 static void cleanup(struct rtd *d)
 {
         rtd_sup_free(d->sup);     /* its events live on d->base */
+        rtd_agent_free(d->agent);
         if (d->ev_attest)
                 event_free(d->ev_attest);
         if (d->ev_term)
@@ -566,6 +571,14 @@ int main(int argc, char **argv)
                 };
                 if (rtd_sup_start(&sc, &d.sup, &err) < 0)
                         rp_error(LOG, "app supervisor: %s: apps do not run", err.msg);
+        }
+        {
+                struct rtd_agent_config ac = {
+                        .data_dir = d.data_dir, .server = d.cfg.server, .ca_file = d.ca_file,
+                        .mon = &d.mon, .bi = &d.bi, .failq = d.failq,
+                };
+                if (rtd_agent_start(&ac, d.base, d.sup, &d.agent, &err) < 0)
+                        rp_error(LOG, "%s: no updates in this boot", err.msg);
         }
         schedule(&d, 0, d.trigger);
         write_status(&d);

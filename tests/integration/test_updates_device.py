@@ -1,0 +1,315 @@
+"""The update agent end to end on emulated devices against a real
+rampart-server: the platform operator's offline repository (`rampart repo`,
+whose targets key is the platform key fused into the devices), OS images
+built with `rampart-device make-os --tuf-root`, deployments made with the
+CLI, and rampartd checking in over mTLS with the certificate it got from
+attestation. An OS update lands in the inactive slot as a trial, the new OS
+attests with its new measurement, and only then is the slot confirmed and
+the anti-rollback floor raised; a release that cannot come up is reverted
+after its boot attempts and the server shows `reverted` with the reason."""
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import binary, run
+from entity_fixture import Factory, add_manufacturer, group_named, import_records, make_product
+from server_fixture import Server
+
+WAIT = 90
+OS_UUID = "6f0e2a3c-3b1d-4c7e-9a55-0d7c1e9b2f10"    # make-os default
+FAST = {"RAMPARTD_UPDATE_INTERVAL_MS": "700", "RAMPARTD_UPDATE_RETRY_MS": "300",
+        "RAMPARTD_UPDATE_TRIAL_ATTEMPTS": "2", "RAMPARTD_BACKOFF_MIN_MS": "200",
+        "RAMPARTD_BACKOFF_MAX_MS": "1000"}
+
+
+def wait_for(pred, what, timeout=WAIT, log=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}\n" + (log()[-6000:] if log else ""))
+
+
+def sha(p) -> str:
+    return hashlib.sha256(pathlib.Path(p).read_bytes()).hexdigest()
+
+
+class Device:
+    """One emulated device directory and its `rampart-device run` process."""
+
+    def __init__(self, path, log_path):
+        self.dir = pathlib.Path(path)
+        self.log_path = pathlib.Path(log_path)
+        self.proc = None
+
+    def start(self, env=None):
+        assert self.proc is None
+        e = dict(os.environ)
+        e.pop("RP_FAULT", None)
+        e.update(FAST)
+        e.update(env or {})
+        self._log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([binary("rampart-device"), "run", str(self.dir)],
+                                     stdout=self._log, stderr=self._log, env=e,
+                                     start_new_session=True)
+        return self
+
+    def wait_exit(self, timeout=WAIT):
+        rc = self.proc.wait(timeout=timeout)
+        self.proc = None
+        self._log.close()
+        return rc
+
+    def stop(self):
+        if not self.proc:
+            return
+        p, self.proc = self.proc, None
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+        self._log.close()
+
+    def kill9(self):
+        """Power loss: SIGKILL to the device's whole process group."""
+        p, self.proc = self.proc, None
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait(timeout=30)
+        self._log.close()
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _json(self, rel):
+        try:
+            return json.loads((self.dir / "data" / rel).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def status(self):
+        return self._json("status.json")
+
+    def updates(self):
+        return self._json("updates/status.json")
+
+    def agent(self):
+        return self._json("updates/agent.json")
+
+    def wait(self, pred, what, timeout=WAIT):
+        return wait_for(lambda: pred(self), what, timeout, log=self.log)
+
+    def info(self):
+        return run([binary("rampart-device"), "info", self.dir]).stdout
+
+    def floor(self):
+        m = re.search(r"counter os: (\d+)", self.info())
+        return int(m.group(1)) if m else 0
+
+    def events(self):
+        return (self.dir / "events").read_text()
+
+
+class World:
+    """A server, the platform repository (targets key = the fused platform
+    key), a tenant with a product, and OS images 1.0.0 .. built to ship the
+    repository's root."""
+
+    def __init__(self, tmp: pathlib.Path):
+        self.tmp = tmp
+        self.srv = Server(tmp / "data", ["--rate-limit", "0"]).start()
+        self.cfg = {"platform": tmp / "cfg-platform.json"}
+        self.login("platform", self.srv.bootstrap_token)
+        self.tid, self.admin = self.srv.create_tenant("acme-" + os.urandom(3).hex())
+        self.cfg["acme"] = tmp / "cfg-acme.json"
+        self.login("acme", self.admin)
+        self.d = tmp / "repo"
+        self.md = self.d / "metadata"
+        self.cli("platform", "repo", "server-keys", "--out", tmp / "server-keys")
+        args = []
+        for role in ("snapshot", "timestamp", "director"):
+            args += ["--online-key", f"{role}={tmp / 'server-keys' / (role + '.pub.pem')}"]
+        run([binary("rampart"), "repo", "init", "--dir", self.d, *args])
+        # the platform targets key signs OS images; rampart-boot trusts it by fuse
+        fac = tmp / "factory"
+        fac.mkdir()
+        shutil.copy(self.d / "keys" / "targets.pem", fac / "platform.key")
+        (fac / "platform.pub").write_bytes(subprocess.run(
+            ["openssl", "pkey", "-in", str(fac / "platform.key"), "-pubout"],
+            capture_output=True, check=True).stdout)
+        self.fac = Factory(fac)
+        add_manufacturer(self.srv, self.fac)
+        self.cli("platform", "repo", "upload", "root", self.md / "1.root.json")
+        self.os = {}
+        self.n_dev = 0
+
+    def login(self, who, token):
+        env = dict(os.environ, RAMPART_CONFIG=str(self.cfg[who]))
+        run([binary("rampart"), "login", "--server", self.srv.url, "--token", token,
+             "--fingerprint", self.srv.fingerprint], env=env)
+
+    def cli(self, who, *args, check=True):
+        env = dict(os.environ, RAMPART_CONFIG=str(self.cfg[who]))
+        return run([binary("rampart"), *args], env=env, check=check)
+
+    def make_os(self, version, svn, rampartd=None, tag=""):
+        out = self.tmp / f"os-{version}{tag}.pkg"
+        args = [binary("rampart-device"), "make-os", "--out", out, "--version", version,
+                "--svn", svn, "--key", self.fac.dir / "platform.key",
+                "--tuf-root", self.md / "1.root.json"]
+        if rampartd:
+            args += ["--rampartd", rampartd]
+        p = run(args)
+        fwid = re.search(r"image digest \(fwid\): ([0-9a-f]{64})", p.stdout).group(1)
+        return {"pkg": out, "fwid": fwid, "svn": svn, "version": version}
+
+    def publish_os(self, img):
+        """Lists the OS image in the platform targets and uploads both (which
+        also releases its measurement for attestation); returns the image id."""
+        run([binary("rampart"), "repo", "add-target", "--dir", self.d, "--trust",
+             self.fac.plat_pub, img["pkg"]])
+        self.cli("platform", "image", "upload", img["pkg"], "--targets", self.md / "targets.json")
+        imgs = self.srv.api("GET", "/api/v1/images", self.admin).json()["items"]
+        return next(i["id"] for i in imgs if i["sha256"] == sha(img["pkg"]))
+
+    def release(self, img):
+        r = self.srv.api("POST", "/api/v1/os-releases", self.srv.bootstrap_token,
+                         json={"name": "rampart-os", "version": img["version"], "svn": img["svn"],
+                               "sha256": img["fwid"]})
+        assert r.status_code in (201, 409), r.text
+
+    def device(self, base_os, group="Production"):
+        """A claimed device in its own product's group with base_os in slot a."""
+        prod = make_product(self.srv, self.admin)
+        rec = self.fac.provision(1)[0]
+        assert import_records(self.srv, [rec]).status_code == 200
+        r = self.srv.api("POST", "/api/v1/devices", self.admin,
+                         json={"ueid": rec["ueid"], "group": group_named(prod, group)})
+        assert r.status_code == 201, r.text
+        d = self.fac.dir / f"dev{self.fac.n}"
+        run([binary("rampart-device"), "install-os", d, "--slot", "a", base_os["pkg"]])
+        run([binary("rampart-device"), "configure", d, "--server", self.srv.url, "--tenant",
+             self.tid, "--server-ca", self.srv.data_dir / "server.crt"])
+        self.n_dev += 1
+        dev = Device(d, self.tmp / f"device{self.n_dev}.log")
+        dev.ueid, dev.product, dev.group = rec["ueid"], prod, group_named(prod, group)
+        return dev
+
+    def deploy(self, dev, *image_ids):
+        p = self.cli("acme", "deployment", "create", "--group", dev.group, "--image", *image_ids,
+                     "--output", "json")
+        return json.loads(p.stdout)["id"]
+
+    def dev_row(self, dep, dev):
+        js = json.loads(self.cli("acme", "deployment", "show", dep, "--output", "json").stdout)
+        return next((d for d in js["devices"] if d["ueid"] == dev.ueid), None)
+
+
+@pytest.fixture(scope="module")
+def w(tmp_path_factory):
+    world = World(tmp_path_factory.mktemp("upd-dev"))
+    world.os["1.0.0"] = world.make_os("1.0.0", 1)
+    world.release(world.os["1.0.0"])
+    world.os["2.0.0"] = world.make_os("2.0.0", 2)
+    world.os_id = {"2.0.0": world.publish_os(world.os["2.0.0"])}
+    yield world
+    assert world.srv.stop() == 0
+
+
+def no_sanitizer_reports(dev):
+    log = dev.log()
+    assert "Sanitizer" not in log and "runtime error:" not in log, log[-4000:]
+
+
+# ---- the honest path ----
+
+def test_os_update_trial_confirm_then_floor(w):
+    dev = w.device(w.os["1.0.0"])
+    dep = w.deploy(dev, w.os_id["2.0.0"])
+    dev.start()
+    try:
+        st = dev.wait(lambda d: (d.status() or {}).get("os_version") == "2.0.0" and
+                      d.status()["state"] == "attested" and d.updates() and
+                      d.updates()["pending_os"] is None, "OS 2.0.0 attested and confirmed")
+        assert st["fwid"] if isinstance(st, dict) else True
+        s = dev.status()
+        assert s["fwid"] == w.os["2.0.0"]["fwid"] and s["svn"] == 2
+        log = dev.log()
+        # trial in slot b, reboot, attested with the new measurement, then confirm and floor
+        assert "installed into slot b as a trial with 2 boot attempts" in log
+        i_att = log.index("attestation (platform certificate, simpleenroll) ok",
+                          log.index("OS changed since the last attestation"))
+        i_conf = log.index("attested and confirmed in slot b")
+        assert i_att < i_conf
+        assert "anti-rollback floor now svn 2" in log
+        assert dev.floor() == 2
+        ev = dev.events()
+        assert re.search(r"install slot=b os=rampart-os version=2.0.0 svn=2 trial=2", ev)
+        assert "confirm slot=b" in ev
+        # the next check-in tells the server
+        wait_for(lambda: (w.dev_row(dep, dev) or {}).get("status") == "installed",
+                 "the deployment to show installed", log=dev.log)
+        # the agent's metadata state is saved and names every role's version
+        tuf = json.loads((dev.dir / "data" / "updates" / "tuf.json").read_text())
+        assert tuf["format"] == "rampart-tuf-state-1" and tuf["director"] >= 1
+        # nothing is downloaded twice: the package left the data directory
+        assert not list((dev.dir / "data" / "updates").glob("*.pkg*"))
+    finally:
+        dev.stop()
+    no_sanitizer_reports(dev)
+
+
+def test_broken_release_that_exits_at_start_is_reverted(w, tmp_path):
+    broken = tmp_path / "rampartd-broken"
+    broken.write_text("#!/bin/sh\necho 'broken OS: exiting at start' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    img = w.make_os("2.1.0", 2, rampartd=broken, tag="-broken")
+    img_id = w.publish_os(img)
+    dev = w.device(w.os["1.0.0"])
+    dep = w.deploy(dev, img_id)
+    floor = dev.floor()
+    dev.start()
+    # the agent installs the trial and reboots into it; it exits at once,
+    # which powers the emulated board off: power it on again. Each boot of
+    # the trial takes one of its 2 attempts; the boot after that reverts.
+    assert dev.wait_exit() == 1
+    assert "installed into slot b as a trial with 2 boot attempts" in dev.log()
+    dev.start()
+    assert dev.wait_exit() == 1
+    dev.start()
+    try:
+        # rampart-boot reverted to slot a; the old OS reports it
+        dev.wait(lambda d: "revert slot=b" in d.events() and
+                 (d.status() or {}).get("state") == "attested" and
+                 d.status()["os_version"] == "1.0.0", "the old OS attested again")
+        assert dev.log().count("broken OS: exiting at start") == 2
+        ev = dev.events()
+        assert "revert slot=b reason=trial was not confirmed" in ev
+        assert dev.floor() == floor     # a trial never raises the floor
+        row = wait_for(lambda: (lambda r: r if r and r["status"] == "reverted" else None)(
+            w.dev_row(dep, dev)), "the server to show reverted", log=dev.log)
+        assert "2.1.0" in row["reason"] and "not confirmed" in row["reason"], row
+        # queued as a revert failure event, and never tried again
+        q = (dev.dir / "data" / "failures" / "queue").read_text()
+        assert '"revert"' in q and "trial_not_confirmed" in q
+        checks = dev.updates()["checks"]
+        dev.wait(lambda d: d.updates()["checks"] >= checks + 2, "two more check-ins")
+        assert dev.status()["os_version"] == "1.0.0"
+        assert dev.log().count("installed into slot b as a trial") == 1
+    finally:
+        dev.stop()
+    no_sanitizer_reports(dev)
