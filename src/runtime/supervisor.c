@@ -1160,9 +1160,11 @@ void rtd_sup_free(struct rtd_sup *s)
 {
         if (!s)
                 return;
+        /* stop them all first: each stop rewrites the status of every app */
+        for (size_t i = 0; i < s->n; i++)
+                app_stop(s->apps[i]);
         for (size_t i = 0; i < s->n; i++) {
                 struct sup_app *a = s->apps[i];
-                app_stop(a);
                 drop_events(a);
                 if (a->ev_restart)
                         event_free(a->ev_restart);
@@ -1171,7 +1173,6 @@ void rtd_sup_free(struct rtd_sup *s)
                 free(a);
         }
         s->n = 0;
-        write_status(s);
         while (s->ctl_conns)
                 conn_close(s->ctl_conns);
         if (s->ev_ctl)
