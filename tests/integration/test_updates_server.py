@@ -724,3 +724,36 @@ def test_upload_session_rules(w):
                   json={"targets": (w.md / "acme.json").read_text(), "upload": sid,
                         "package": "AA"})
     assert r.status_code == 400 and "exactly one" in r.text
+
+
+# ---- root rotation (last: it moves the repository to root 2) ----
+
+def test_root_rotation_reaches_devices_in_order(w, tmp_path):
+    dev = w.device("acme", "Production")
+    w.deploy("acme", "Production", w.os_id, w.app_id)
+    w.repo("rotate-root", "--dir", w.d, "--new-keys", "3", "--threshold", "2")
+    r2 = w.md / "2.root.json"
+    assert payload(r2.read_bytes())["version"] == 2
+    assert "root version 2 stored" in w.cli("platform", "repo", "upload", "root", r2).stdout
+    # root 1 again: it carries no signatures of root 2's keys
+    before = w.state()
+    p = w.cli("platform", "repo", "upload", "root", w.root1, check=False)
+    assert p.returncode == 1 and "checked with the keys of root version 2" in p.stderr
+    assert w.state() == before
+    # a device on root 1 gets root 2 and walks it; the result verifies
+    j = w.checkin(dev).json()
+    assert len(j["roots"]) == 1 and payload(j["roots"][0].encode())["version"] == 2
+    out = verify_as_device(w, dev, j, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "root 2" in out.stdout
+    # a device already on root 2 gets no roots
+    assert w.checkin(dev, {"root_version": 2, "installed": []}).json()["roots"] == []
+    # the same files one at a time over mTLS
+    get = lambda f: requests.get(w.srv.url + f"/device/v1/metadata/{f}", cert=dev["cert"],
+                                 verify=False, timeout=30)
+    assert get("2.root.json").content == r2.read_bytes() or \
+        payload(get("2.root.json").content) == payload(r2.read_bytes())
+    assert get("root.json").status_code == 200 and payload(get("root.json").content)["version"] == 2
+    assert get("acme.json").status_code == 200
+    assert get("globex.json").status_code == 404
+    assert get("3.root.json").status_code == 404
