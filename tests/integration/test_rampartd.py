@@ -220,6 +220,8 @@ def test_device_attests_end_to_end(world, tmp_path):
     rec = device_record(w)
     assert rec["last_reason_code"] == "ok" and rec["os_version"] == "1.0.0"
     assert rec["cert_expires_at"] is not None
+    # the record's expiry is the platform certificate's notAfter
+    assert rec["cert_expires_at"][:19] == dev.cert("platform").not_valid_after.strftime("%Y-%m-%dT%H:%M:%S")
     table, js = cli_show(w)
     assert js["last_reason_code"] == "ok" and js["cert_expires_at"] == rec["cert_expires_at"]
     assert re.search(r"last reason code\s+ok", table) and "certificate expires" in table
