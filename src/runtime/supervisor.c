@@ -10,6 +10,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +53,8 @@ struct sup_app {
         struct rtd_sup *sup;
         struct rtd_app_info info;
         struct sbx_app *sbx;
+        pid_t monitor;                  /* the app's crash monitor process, or 0 */
+        int monitor_fd;                 /* its outcome pipe, or -1 */
         enum app_state state;
         bool held;                      /* stopped on request: no restart */
         int listen_fd;
@@ -713,7 +720,118 @@ static void schedule_restart(struct sup_app *a)
         evtimer_add(a->ev_restart, &tv);
 }
 
-static void record_end(struct sup_app *a, int status)
+/* ---- crash capture ----
+ * One monitor process per app (runtime/crash.h: the monitor waits for
+ * anything with waitpid(-1), so it must have the app as its only tracee):
+ * forked from rampartd after the compartment started, it seizes the app
+ * (PID 2 of the compartment, found through init's children), follows it
+ * with rtd_crash_monitor and writes the outcome, frames included, to a
+ * pipe rampartd reads when the compartment ends. A crash in the first
+ * instructions, before the seize, is recorded without frames. */
+
+static pid_t app_host_pid(pid_t init)
+{
+        char path[64], buf[64];
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return -1;
+        buf[n] = '\0';
+        long p = strtol(buf, NULL, 10);
+        return p > 0 ? (pid_t)p : -1;
+}
+
+/* In the monitor: symbolizing needs the app's files by the paths in its
+ * maps (/app/bin/..., the bound system libraries). The monitor joins a
+ * private copy of the app's mount namespace with a /proc of the host's PID
+ * namespace on top, so both the files and /proc/<host pid> resolve. If that
+ * fails, frames keep their addresses without names. */
+static void see_app_files(pid_t app)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)app);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        if (setns(fd, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || umount2("/proc", MNT_DETACH) < 0 ||
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                /* stays where it got to: at worst unsymbolized frames */
+        }
+        close(fd);
+}
+
+static void monitor_start(struct sup_app *a)
+{
+        int p[2];
+        pid_t app = app_host_pid(a->sbx->pid);
+
+        a->monitor = 0;
+        a->monitor_fd = -1;
+        if (app <= 0 || pipe2(p, O_CLOEXEC) < 0) {
+                rp_warn(LOG, "app '%s': no crash capture (the app is not visible)", a->info.m.name);
+                return;
+        }
+        fflush(NULL);
+        pid_t m = fork();
+        if (m < 0) {
+                rp_warn(LOG, "app '%s': no crash capture: fork: %s", a->info.m.name, strerror(errno));
+                close(p[0]);
+                close(p[1]);
+                return;
+        }
+        if (m == 0) {
+                struct rtd_crash_opts opts = { 0 };
+                struct rtd_outcome o;
+                struct rp_err e = {0};
+                close(p[0]);
+                prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                memset(&o, 0, sizeof(o));
+                see_app_files(app);
+                if (ptrace(PTRACE_SEIZE, app, NULL,
+                           (void *)(uintptr_t)(PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC)) < 0)
+                        _exit(1);
+                if (rtd_crash_monitor(app, &opts, &o, &e) < 0)
+                        _exit(1);
+                o.dump = NULL;
+                o.dump_len = 0;
+                if (rp_write_all(p[1], &o, sizeof(o)) < 0)
+                        _exit(1);
+                _exit(0);
+        }
+        close(p[1]);
+        a->monitor = m;
+        a->monitor_fd = p[0];
+}
+
+/* Collects the monitor's outcome (the app is gone, so it has written or
+ * is about to) and reaps the monitor. */
+static bool monitor_collect(struct sup_app *a, struct rtd_outcome *ret)
+{
+        bool got = false;
+        if (a->monitor_fd >= 0) {
+                struct pollfd pf = { .fd = a->monitor_fd, .events = POLLIN };
+                if (poll(&pf, 1, 2000) > 0 && rp_read_exact(a->monitor_fd, ret, sizeof(*ret)) == 0) {
+                        ret->dump = NULL;
+                        got = true;
+                }
+                close(a->monitor_fd);
+                a->monitor_fd = -1;
+        }
+        if (a->monitor > 0) {
+                kill(a->monitor, SIGKILL);
+                while (waitpid(a->monitor, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                a->monitor = 0;
+        }
+        return got;
+}
+
+static void record_end(struct sup_app *a, int status, struct rtd_outcome *captured)
 {
         struct rtd_outcome o;
         struct fail_event ev;
@@ -721,7 +839,10 @@ static void record_end(struct sup_app *a, int status)
 
         memset(&o, 0, sizeof(o));
         memset(&ev, 0, sizeof(ev));
-        if (WIFSIGNALED(status)) {
+        if (captured && captured->kind == RTD_KILLED && WIFSIGNALED(status) &&
+            captured->signal == WTERMSIG(status)) {
+                o = *captured;
+        } else if (WIFSIGNALED(status)) {
                 o.kind = RTD_KILLED;
                 o.signal = WTERMSIG(status);
                 o.core = WCOREDUMP(status);
@@ -746,6 +867,9 @@ static void app_ended(struct sup_app *a, int status, bool requested)
         bool oom = a->sbx && sbx_limits_oom_killed(&a->sbx->lim);
         uint64_t ran = now_ms() - a->started_ms;
 
+        struct rtd_outcome cap;
+        memset(&cap, 0, sizeof(cap));
+        bool captured = monitor_collect(a, &cap);
         drop_events(a);
         sbx_app_free(a->sbx);
         a->sbx = NULL;
@@ -766,7 +890,11 @@ static void app_ended(struct sup_app *a, int status, bool requested)
         }
         bool abnormal = WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
         if (abnormal)
-                record_end(a, status);
+                record_end(a, status, captured ? &cap : NULL);
+        if (captured && cap.captured && cap.nframes)
+                rp_info(LOG, "app '%s': crash at pc 0x%llx, %u frames, top: %s", a->info.m.name,
+                        (unsigned long long)cap.pc, cap.nframes,
+                        cap.frames[0].function[0] ? cap.frames[0].function : "?");
         if ((long)ran >= RTD_SUP_STABLE_MS)
                 a->consecutive = 0;
         if (abnormal)
@@ -911,6 +1039,7 @@ static void app_start(struct sup_app *a)
                 app_ended(a, W_EXITCODE(125, 0), false);
                 return;
         }
+        monitor_start(a);
         a->state = APP_RUNNING;
         rp_info(LOG, "app '%s' (%s) version %s started: pid %d, uid %u, limits %s, start %lu", a->info.m.name,
                 a->info.m.component_id, a->info.version, a->sbx->pid, (unsigned)a->sbx->uid,
@@ -953,6 +1082,7 @@ static struct sup_app *app_new(struct rtd_sup *s, const struct rtd_app_info *inf
         a->sup = s;
         a->info = *info;
         a->listen_fd = -1;
+        a->monitor_fd = -1;
         a->ev_restart = evtimer_new(s->cfg.base, on_restart, a);
         a->ev_confirm = evtimer_new(s->cfg.base, on_confirm, a);
         if (!a->ev_restart || !a->ev_confirm) {

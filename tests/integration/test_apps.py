@@ -322,6 +322,12 @@ def test_crashing_app_restarts_with_backoff_and_others_keep_running(dev, tmp_pat
     crashes = [e for e in failq_events(w) if e["component_id"] == IDS["crasher"]]
     assert crashes and crashes[0]["class"] == "app_crash" and crashes[0]["signal"] == sig
     assert sum(e["count"] for e in crashes) >= 4
+    # with the backtrace taken from outside by the app's crash monitor, symbolized
+    fns = [(f["module"], f["function"]) for f in crashes[0]["frames"]]
+    assert ("crasher", "crash_now") in fns and ("crasher", "main") in fns, fns
+    if not sanitized:
+        assert fns[0] == ("crasher", "crash_now") and crashes[0]["fault_addr"] == "0x10"
+    assert "app 'crasher': crash at pc" in dlog()
     # the others were never restarted
     after = apps(w)
     for name in ("blink", "counter"):
