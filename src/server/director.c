@@ -271,16 +271,25 @@ static int check_reports(struct srv_req *r, json_t *a)
         return 0;
 }
 
+/* Writes a status only when it differs from the one recorded, so a check-in
+ * that reports nothing new writes nothing. */
 static int set_status(struct store *st, const struct srv_assignment *a, const char *ueid,
+                      const struct store_deploy_status *known, size_t n_known,
                       const struct store_image *im, const char *status, const char *reason,
                       int64_t now_ms, struct rp_err *err)
 {
+        if (!reason)
+                reason = "";
+        for (size_t i = 0; i < n_known; i++)
+                if (!strcmp(known[i].image_id, im->id) && !strcmp(known[i].status, status) &&
+                    !strncmp(known[i].reason, reason, sizeof(known[i].reason) - 1))
+                        return 0;
         struct store_deploy_status v = {.updated_ms = now_ms};
         snprintf(v.deployment_id, sizeof(v.deployment_id), "%s", a->dep.id);
         snprintf(v.ueid, sizeof(v.ueid), "%s", ueid);
         snprintf(v.image_id, sizeof(v.image_id), "%s", im->id);
         snprintf(v.status, sizeof(v.status), "%s", status);
-        snprintf(v.reason, sizeof(v.reason), "%s", reason ? reason : "");
+        snprintf(v.reason, sizeof(v.reason), "%s", reason);
         return store_deploy_status_set(st, &v, err);
 }
 
@@ -290,9 +299,12 @@ static int record_status(struct store *st, const struct srv_assignment *a, const
                          json_t *installed, json_t *reports, int64_t now_ms, size_t *ret_ignored,
                          struct rp_err *err)
 {
-        size_t i, ignored = 0;
+        size_t i, ignored = 0, n_known = 0;
         json_t *v;
         int k;
+        _cleanup_free_ struct store_deploy_status *known = NULL;
+        if ((k = store_deploy_status_list(st, a->dep.id, ueid, &known, &n_known, err)) < 0)
+                return k;
         /* json_array_foreach on NULL runs zero times */
         json_array_foreach(reports, i, v) {
                 const char *sh = json_string_value(json_object_get(v, "sha256"));
@@ -306,8 +318,8 @@ static int record_status(struct store *st, const struct srv_assignment *a, const
                         ignored++;
                         continue;
                 }
-                if ((k = set_status(st, a, ueid, im, status, re ? json_string_value(re) : "",
-                                    now_ms, err)) < 0)
+                if ((k = set_status(st, a, ueid, known, n_known, im, status,
+                                    re ? json_string_value(re) : "", now_ms, err)) < 0)
                         return k;
         }
         json_array_foreach(installed, i, v) {
@@ -317,8 +329,8 @@ static int record_status(struct store *st, const struct srv_assignment *a, const
                         if (strcmp(a->images[j].component_id, c) ||
                             strcmp(a->images[j].version, ver))
                                 continue;
-                        if ((k = set_status(st, a, ueid, &a->images[j], "installed", "", now_ms,
-                                            err)) < 0)
+                        if ((k = set_status(st, a, ueid, known, n_known, &a->images[j],
+                                            "installed", "", now_ms, err)) < 0)
                                 return k;
                 }
         }
@@ -326,20 +338,39 @@ static int record_status(struct store *st, const struct srv_assignment *a, const
         return 0;
 }
 
+/* Director versions grow with every assignment signed. The store keeps a
+ * ceiling reserved DIRECTOR_VERSION_BLOCK ahead; versions up to it are handed
+ * out from memory, so a check-in does not write (and wait for a durable
+ * commit) only to count. After a restart numbering continues above the
+ * stored ceiling, so versions never repeat or go back. */
+#define DIRECTOR_VERSION_BLOCK 1024
+
+static struct {
+        const struct store *st;
+        uint64_t next, ceiling;
+} dir_ver;
+
 static int next_director_version(struct store *st, uint64_t *ret, struct rp_err *err)
 {
         char buf[32];
-        unsigned long long v = 0;
-        int k = store_meta_get(st, DIRECTOR_VERSION_KEY, buf, sizeof(buf), err);
-        if (k == 0)
-                v = strtoull(buf, NULL, 10);
-        else if (k != -ENOENT)
-                return k;
-        v++;
-        snprintf(buf, sizeof(buf), "%llu", v);
-        if ((k = store_meta_set(st, DIRECTOR_VERSION_KEY, buf, err)) < 0)
-                return k;
-        *ret = v;
+        int k;
+        if (dir_ver.st != st || dir_ver.next >= dir_ver.ceiling) {
+                unsigned long long stored = 0;
+                k = store_meta_get(st, DIRECTOR_VERSION_KEY, buf, sizeof(buf), err);
+                if (k == 0)
+                        stored = strtoull(buf, NULL, 10);
+                else if (k != -ENOENT)
+                        return k;
+                if (stored + DIRECTOR_VERSION_BLOCK > TUF_MAX_META_VERSION)
+                        return rp_err_set(err, -EOVERFLOW, "director versions are used up");
+                snprintf(buf, sizeof(buf), "%llu", stored + DIRECTOR_VERSION_BLOCK);
+                if ((k = store_meta_set(st, DIRECTOR_VERSION_KEY, buf, err)) < 0)
+                        return k;
+                dir_ver.st = st;
+                dir_ver.next = stored;
+                dir_ver.ceiling = stored + DIRECTOR_VERSION_BLOCK;
+        }
+        *ret = ++dir_ver.next;
         return 0;
 }
 
@@ -404,6 +435,12 @@ static void checkin(struct srv_req *r)
                 srv_reply_err(r, &err);
                 goto out;
         }
+        /* outside the transaction: a reserved ceiling must be durable
+         * before versions below it are handed out */
+        if ((k = next_director_version(st, &dm->version, &err)) < 0) {
+                srv_reply_err(r, &err);
+                goto out;
+        }
         if ((k = store_tx_begin(st, &err)) < 0) {
                 srv_reply_err(r, &err);
                 goto out;
@@ -416,10 +453,6 @@ static void checkin(struct srv_req *r)
         }
         if (!a->has_deployment)
                 ignored = reports ? json_array_size(reports) : 0;
-        if ((k = next_director_version(st, &dm->version, &err)) < 0) {
-                srv_reply_err(r, &err);
-                goto out;
-        }
         dm->expires = (time_t)(now_ms / 1000) + SRV_REPO_DIRECTOR_LIFETIME_S;
         snprintf(dm->ueid, sizeof(dm->ueid), "%s", dev.ueid);
         for (size_t i = 0; i < a->n; i++)

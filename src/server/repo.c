@@ -34,7 +34,37 @@ static const char *online_name(int role)
         }
 }
 
-int srv_repo_online_key(struct srv *s, int role, struct cr_key **ret, struct rp_err *err)
+/* Unsealing and parsing a key costs about a millisecond (OpenSSL's
+ * decoders), paid once per role: the key is kept for the process's life,
+ * as the master key itself is. */
+static struct {
+        const struct srv *s;
+        struct cr_key *k[TUF_ROLE_COUNT];
+} key_cache;
+
+static int online_key_load(struct srv *s, int role, struct cr_key **ret, struct rp_err *err);
+
+int srv_repo_online_key(struct srv *s, int role, const struct cr_key **ret, struct rp_err *err)
+{
+        if (role < 0 || role >= TUF_ROLE_COUNT || !online_name(role))
+                return rp_err_set(err, -EINVAL, "role %d has no online key", role);
+        if (key_cache.s != s) {
+                for (int i = 0; i < TUF_ROLE_COUNT; i++) {
+                        cr_key_free(key_cache.k[i]);
+                        key_cache.k[i] = NULL;
+                }
+                key_cache.s = s;
+        }
+        if (!key_cache.k[role]) {
+                int r = online_key_load(s, role, &key_cache.k[role], err);
+                if (r < 0)
+                        return r;
+        }
+        *ret = key_cache.k[role];
+        return 0;
+}
+
+static int online_key_load(struct srv *s, int role, struct cr_key **ret, struct rp_err *err)
 {
         const char *name = online_name(role);
         char dir[600], path[700], aad[64];
@@ -86,7 +116,7 @@ int srv_repo_online_key(struct srv *s, int role, struct cr_key **ret, struct rp_
 
 static int online_tuf_key(struct srv *s, int role, struct tuf_key *ret, struct rp_err *err)
 {
-        _cleanup_(cr_key_freep) struct cr_key *k = NULL;
+        const struct cr_key *k = NULL;
         int r = srv_repo_online_key(s, role, &k, err);
         if (r < 0)
                 return r;
@@ -98,7 +128,7 @@ static int online_tuf_key(struct srv *s, int role, struct tuf_key *ret, struct r
 int srv_repo_sign(struct srv *s, int role, const char *payload, size_t len, char **ret,
                   size_t *ret_len, struct rp_err *err)
 {
-        _cleanup_(cr_key_freep) struct cr_key *k = NULL;
+        const struct cr_key *k = NULL;
         _cleanup_free_ char *env = NULL;
         size_t env_len = 0;
         int r;
@@ -126,26 +156,104 @@ static int stored_payload(struct store *st, const char *role, int64_t version, s
         return r;
 }
 
+/* Parsing a root or targets document turns every key into an OpenSSL key
+ * (a large part of a check-in's cost), so the newest root and platform
+ * targets are kept parsed, keyed by their exact stored bytes: the store
+ * stays the only truth (another instance may have stored a newer one). */
+static struct {
+        uint8_t *root_bytes;
+        size_t root_len;
+        struct tuf_root root;
+        uint8_t *targets_bytes;
+        size_t targets_len;
+        struct tuf_targets targets;
+} parsed;
+
+static bool cached(const uint8_t *have, size_t have_len, const struct store_repo_meta *m)
+{
+        return have && have_len == m->len && !memcmp(have, m->body, m->len);
+}
+
+static int targets_copy(const struct tuf_targets *t, struct tuf_targets *ret, struct rp_err *err)
+{
+        struct tuf_targets c = *t;
+        c.targets = NULL;
+        c.delegations = NULL;
+        if (t->n_targets && !(c.targets = malloc(t->n_targets * sizeof(*c.targets))))
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        if (t->n_delegations &&
+            !(c.delegations = malloc(t->n_delegations * sizeof(*c.delegations)))) {
+                free(c.targets);
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        }
+        if (t->n_targets)
+                memcpy(c.targets, t->targets, t->n_targets * sizeof(*c.targets));
+        if (t->n_delegations)
+                memcpy(c.delegations, t->delegations, t->n_delegations * sizeof(*c.delegations));
+        *ret = c;
+        return 0;
+}
+
 int srv_repo_root(struct store *st, struct tuf_root *ret, struct rp_err *err)
 {
-        struct tuf_envelope e;
-        int r = stored_payload(st, "root", 0, TUF_MAX_ROOT, &e, NULL, err);
+        struct store_repo_meta m = {0};
+        struct tuf_envelope e = {0};
+        int r = store_repo_meta_get(st, "root", 0, &m, err);
         if (r < 0)
                 return r;
-        r = tuf_root_parse(e.payload, e.payload_len, ret, err);
+        if (cached(parsed.root_bytes, parsed.root_len, &m)) {
+                *ret = parsed.root;
+                store_repo_meta_clear(&m);
+                return 0;
+        }
+        if ((r = tuf_envelope_parse(m.body, m.len, TUF_MAX_ROOT, "root", &e, err)) == 0 &&
+            (r = tuf_root_parse(e.payload, e.payload_len, &parsed.root, err)) == 0) {
+                free(parsed.root_bytes);
+                parsed.root_bytes = steal_ptr(m.body);
+                parsed.root_len = m.len;
+                *ret = parsed.root;
+        } else {
+                free(parsed.root_bytes);
+                parsed.root_bytes = NULL;
+        }
         tuf_envelope_free(&e);
+        store_repo_meta_clear(&m);
         return r;
 }
 
 int srv_repo_targets(struct store *st, const char *role, struct tuf_targets *ret,
                      struct rp_err *err)
 {
-        struct tuf_envelope e;
-        int r = stored_payload(st, role ? role : "targets", 0, TUF_MAX_TARGETS, &e, NULL, err);
+        struct store_repo_meta m = {0};
+        struct tuf_envelope e = {0};
+        struct tuf_targets t = {0};
+        int r = store_repo_meta_get(st, role ? role : "targets", 0, &m, err);
         if (r < 0)
                 return r;
-        r = tuf_targets_parse(e.payload, e.payload_len, role, ret, err);
+        if (!role && cached(parsed.targets_bytes, parsed.targets_len, &m)) {
+                store_repo_meta_clear(&m);
+                return targets_copy(&parsed.targets, ret, err);
+        }
+        if ((r = tuf_envelope_parse(m.body, m.len, TUF_MAX_TARGETS, role ? role : "targets", &e,
+                                    err)) < 0 ||
+            (r = tuf_targets_parse(e.payload, e.payload_len, role, &t, err)) < 0)
+                goto out;
+        if (!role) {
+                struct tuf_targets keep;
+                if (targets_copy(&t, &keep, NULL) == 0) {
+                        tuf_targets_free(&parsed.targets);
+                        free(parsed.targets_bytes);
+                        parsed.targets = keep;
+                        parsed.targets_bytes = steal_ptr(m.body);
+                        parsed.targets_len = m.len;
+                }
+        }
+        *ret = t;
+        memset(&t, 0, sizeof(t));
+out:
+        tuf_targets_free(&t);
         tuf_envelope_free(&e);
+        store_repo_meta_clear(&m);
         return r;
 }
 
@@ -500,7 +608,7 @@ void srv_repo_reply_refusal(struct srv_req *r, const struct rp_err *err)
 
 static json_t *key_json(struct srv *s, int role, struct rp_err *err)
 {
-        _cleanup_(cr_key_freep) struct cr_key *k = NULL;
+        const struct cr_key *k = NULL;
         _cleanup_free_ char *pem = NULL;
         uint8_t id[CR_KEY_ID_LEN];
         char hex[2 * CR_KEY_ID_LEN + 1];

@@ -31,8 +31,10 @@ struct cr_key;
 
 /* One of the server's online keys (TUF_ROLE_SNAPSHOT, _TIMESTAMP,
  * _DIRECTOR), created on first use: generated, sealed with the master key
- * and written to <data>/repo-keys/<role>.sealed (0600). */
-int srv_repo_online_key(struct srv *s, int role, struct cr_key **ret, struct rp_err *err) RP_WUR;
+ * and written to <data>/repo-keys/<role>.sealed (0600). The key is
+ * unsealed once and kept for the process's life: *ret is borrowed. */
+int srv_repo_online_key(struct srv *s, int role, const struct cr_key **ret,
+                        struct rp_err *err) RP_WUR;
 
 /* The newest stored root, verified form. -ENOENT when none was uploaded. */
 int srv_repo_root(struct store *st, struct tuf_root *ret, struct rp_err *err) RP_WUR;
