@@ -553,3 +553,23 @@ def test_configure_refusals_change_nothing(world, tmp_path):
         assert p.returncode == 2, (args, p.stderr)
     p = run([binary("rampart-device"), "status", tmp_path], check=False)
     assert p.returncode == 1 and "no rampartd status" in p.stderr
+
+
+def test_rampartd_needs_configuration_and_monitor(tmp_path):
+    rtd = binary("rampartd")
+    e = dict(os.environ)
+    e.pop("RAMPART_MONITOR_FD", None)
+    p = run([rtd, "--data", tmp_path], check=False, env=e)
+    assert p.returncode == 78 and "rampart-device configure" in p.stderr
+    p = run([rtd, "--data", tmp_path, "--server", "https://127.0.0.1:1", "--tenant",
+             "ten_" + "0" * 32, "--server-ca", tmp_path / "none.pem"], check=False, env=e)
+    assert p.returncode == 78 and "none.pem" in p.stderr
+    (tmp_path / "ca.pem").write_text("x")
+    p = run([rtd, "--data", tmp_path, "--server", "https://127.0.0.1:1", "--tenant",
+             "ten_" + "0" * 32, "--server-ca", tmp_path / "ca.pem"], check=False, env=e)
+    assert p.returncode == 1 and "RAMPART_MONITOR_FD is not set" in p.stderr
+    for bad in (["--backoff-min-ms", "0"], ["--renew-scale", "0.5"], ["--backoff-min-ms", "10",
+                "--backoff-max-ms", "5"], ["stray"]):
+        p = run([rtd, "--data", tmp_path, *bad], check=False, env=e)
+        assert p.returncode == 2, (bad, p.stderr)
+    assert not (tmp_path / "status.json").exists()
