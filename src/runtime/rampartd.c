@@ -317,6 +317,7 @@ static void on_attest(evutil_socket_t fd, short what, void *ud)
         }
         write_status(d);
         rtd_agent_on_attest(d->agent, true, "ok", "");
+        rtd_sup_fetch_capability(d->sup, d->cfg.server);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *ud)

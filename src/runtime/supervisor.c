@@ -30,6 +30,8 @@
 #include "runtime/certs.h"
 #include "runtime/crash.h"
 #include "runtime/failures.h"
+#include "runtime/http_client.h"
+#include "crypto/monitor_key.h"
 #include "sandbox/periph.h"
 #include "sandbox/sandbox.h"
 
@@ -1198,6 +1200,67 @@ void rtd_sup_update_done(struct rtd_sup *s, const char *component_id)
         s->update_pending = false;
         broadcast(s, RP_EVENT_UPDATE_DONE, component_id ? component_id : "os");
         s->pending[0] = '\0';
+}
+
+struct platform_signer {
+        struct mon_client *mon;
+        uint32_t handle;
+};
+
+static int platform_sign(void *ud, const uint8_t digest[CR_SHA256_LEN], uint8_t **ret_sig, size_t *ret_len)
+{
+        struct platform_signer *ps = ud;
+        struct rp_err e = {0};
+        int r = mon_tls_sign(ps->mon, ps->handle, digest, ret_sig, ret_len, &e);
+        if (r < 0)
+                rp_warn(LOG, "capability fetch: TLS signature by the monitor failed: %s", e.msg);
+        return r;
+}
+
+void rtd_sup_fetch_capability(struct rtd_sup *s, const char *server)
+{
+        struct cr_monitor_key *mk = NULL;
+        struct rtd_cert cert = {0};
+        struct rtd_http_resp resp = {0};
+        struct rtd_devcap cap = {0};
+        struct rp_err e = {0};
+        struct platform_signer ps = { s ? s->cfg.mon : NULL, 0 };
+        char path[4300];
+
+        if (!s || !s->cfg.mon || !server || !s->ca_file[0])
+                return;
+        if (rtd_cert_load(s->data_dir, RTD_PURPOSE_PLATFORM, &cert, &e) < 0 ||
+            !rtd_cert_usable(&cert, s->cfg.bootcount, time(NULL))) {
+                rtd_cert_clear(&cert);
+                return;
+        }
+        ps.handle = cert.handle;
+        if (cr_monitor_key_new(cert.cert, platform_sign, &ps, &mk, &e) < 0) {
+                rp_warn(LOG, "capability fetch: %s", e.msg);
+                rtd_cert_clear(&cert);
+                return;
+        }
+        rtd_cert_clear(&cert);
+        struct rtd_http h = { .base = server, .ca_file = s->ca_file, .client = mk };
+        if (rtd_http_request(&h, "GET", "/device/v1/capabilities/development", NULL, NULL, 0, "application/jose",
+                             &resp, &e) < 0) {
+                rp_warn(LOG, "capability fetch: %s", e.msg);
+        } else if (resp.status == 200) {
+                if (rtd_devcap_store(s->data_dir, resp.body, resp.len, s->ca_file, s->ueid, time(NULL), &cap, &e) < 0)
+                        rp_warn(LOG, "capability fetch: refused: %s", e.msg);
+                else
+                        rp_info(LOG, "development capability fetched: %zu key(s), expires %lld", cap.n_keys,
+                                (long long)cap.exp);
+                rtd_devcap_clear(&cap);
+        } else if (resp.status == 404) {
+                snprintf(path, sizeof(path), "%s/" RTD_DEVCAP_FILE, s->data_dir);
+                if (unlink(path) == 0)
+                        rp_info(LOG, "development capability withdrawn by the service: removed");
+        } else {
+                rp_warn(LOG, "capability fetch: the service answered %ld", resp.status);
+        }
+        rtd_http_resp_clear(&resp);
+        cr_monitor_key_free(mk);
 }
 
 static int open_control(struct rtd_sup *s, struct rp_err *err)

@@ -75,5 +75,12 @@ int rtd_sup_start_app(struct rtd_sup *s, const char *component_id, struct rp_err
  * (NULL: the OS) is pending, and returns the latest time until which an app
  * with SoftwareUpdateDeferral deferred it (0: nobody defers). */
 time_t rtd_sup_update_pending(struct rtd_sup *s, const char *component_id);
+/* After an attestation: fetches the development capability the service
+ * granted this device (GET /device/v1/capabilities/development over mTLS
+ * with the platform certificate) and stores it once it verifies; a 404
+ * removes a stored one (the grant is gone). Errors are logged; the stored
+ * state is then left as it was. */
+void rtd_sup_fetch_capability(struct rtd_sup *s, const char *server);
+
 /* Tells the same apps that the pending update is done or abandoned. */
 void rtd_sup_update_done(struct rtd_sup *s, const char *component_id);

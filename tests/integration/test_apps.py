@@ -110,13 +110,18 @@ def dev(world, tmp_path):
     """A running, attested device with the development capability for `devkey`."""
     w = world
     release(w, "1.0.0")
+    # granted before the device starts: rampartd fetches it after attesting
+    w["key"], w["pub"] = keypair(tmp_path, "dev")
+    grant(w, [w["pub"]], tmp_path / "cap.jws")
     w["dev"].start(env={"RAMPARTD_APP_BACKOFF_MIN_MS": "200", "RAMPARTD_APP_BACKOFF_MAX_MS": "3200",
                         "RAMPARTD_APP_CONFIRM_MS": "3000"})
     w["dev"].wait_status(lambda s: s["state"] == "attested", "attestation")
+    wait_for(lambda: "development capability fetched: 1 key(s)" in w["dev"].log(), "the capability fetch",
+             log=w["dev"].log)
+    assert (w["dev"].dir / "data" / "capabilities" / "development.jws").read_text() == \
+        (tmp_path / "cap.jws").read_text()
     wait_for(lambda: (w["dev"].dir / "data" / "run" / "control.sock").exists(), "the control socket",
              log=w["dev"].log)
-    w["key"], w["pub"] = keypair(tmp_path, "dev")
-    dev_cmd(w, "grant", grant(w, [w["pub"]], tmp_path / "cap.jws"))
     return w
 
 
@@ -132,7 +137,12 @@ def test_sideload_needs_the_development_capability(world, tmp_path):
     key, pub = keypair(tmp_path, "dev")
     pkg = pack(tmp_path, example_manifest("counter"), "counter", "1", key)
 
-    # no capability: refused, nothing installed
+    # no capability: the service has none for it (the fetch after attesting found none)
+    wait_for(lambda: "info rampartd: attested" in w["dev"].log() or "attested: renewal" in w["dev"].log(),
+             "attestation to finish", log=w["dev"].log)
+    r = w["server"].api("GET", "/device/v1/capabilities/development")
+    assert r.status_code == 401     # device route: a client certificate is needed
+    # sideloading is refused, nothing installed
     p = dev_cmd(w, "sideload", pkg, check=False)
     assert p.returncode == 1
     assert "sideloading refused: this device has no development capability" in p.stderr

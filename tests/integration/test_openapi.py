@@ -274,5 +274,13 @@ def test_responses_match_documented_schemas(doc, server, tmp_path):
     call("POST", "/device/v1/checkin", None, json={"root_version": 1, "installed": []})
     call("GET", "/device/v1/metadata/{file}", None, path="/device/v1/metadata/root.json")
     call("GET", "/device/v1/images/{sha256}", None, path="/device/v1/images/" + "ab" * 32)
+    # development capability (docs/sdk.md)
+    run([binary("rampart"), "keys", "generate", "--out", tmp_path / "dev.key", "--pub", tmp_path / "dev.pub"])
+    capp = f"/api/v1/devices/{u}/capabilities/development"
+    call("POST", "/api/v1/devices/{device}/capabilities/development", admin, path=capp,
+         json={"public_keys": [(tmp_path / "dev.pub").read_text()]})
+    call("POST", "/api/v1/devices/{device}/capabilities/development", admin, path=capp,
+         json={"public_keys": ["not a key"]})                                       # 400
+    call("GET", "/device/v1/capabilities/development", None)                        # 401
     called = {(m_, p_) for m_, p_, _ in seen}
     assert called == set(ops), f"not exercised: {sorted(set(ops) - called)}"
