@@ -426,7 +426,7 @@ class Hostile:
     misbehaving service) that answers the EST routes wrongly on purpose."""
 
     def __init__(self, tmp, mode, ueid):
-        self.mode, self.ueid, self.enrolls = mode, ueid, 0
+        self.mode, self.ueid, self.enrolls, self.reenrolls = mode, ueid, 0, 0
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _self_signed("hostile", key, ip="127.0.0.1")
         self.ca = tmp / "hostile.pem"
@@ -457,6 +457,11 @@ class Hostile:
                         base64.urlsafe_b64encode(nonce).decode().rstrip("=")
                     return self.reply(200, json.dumps({"nonce": txt, "expires": "2099-01-01T00:00:00Z"}).encode())
                 outer.enrolls += 1
+                if self.path.endswith("/simplereenroll"):
+                    outer.reenrolls += 1
+                    if outer.mode == "reenroll_refused":
+                        return self.reply(403, json.dumps({"error": {
+                            "code": "reenroll_cert_mismatch", "message": "not ours"}}).encode())
                 if outer.mode == "html_refusal":
                     return self.reply(403, b"<html>forbidden</html>", "text/html")
                 if outer.mode == "huge":
@@ -464,7 +469,7 @@ class Hostile:
                 csr = x509.load_der_x509_csr(base64.b64decode(json.loads(body)["csr"]))
                 issuer = ec.generate_private_key(ec.SECP256R1())
                 now = datetime.datetime.now(datetime.timezone.utc)
-                subject_key = csr.public_key() if outer.mode == "wrong_cn" else \
+                subject_key = csr.public_key() if outer.mode in ("wrong_cn", "reenroll_refused") else \
                     ec.generate_private_key(ec.SECP256R1()).public_key()
                 cn = "0" * 40 if outer.mode == "wrong_cn" else outer.ueid
                 c = (x509.CertificateBuilder()
@@ -510,6 +515,29 @@ def test_hostile_server_answers_are_not_stored(world, tmp_path, mode, needle):
     assert [e["reason"] for e in failq_events(dev) if e["class"] == "attest_fail"] == ["bad_response"]
     if mode in ("short_nonce", "garbled_nonce"):
         assert h.enrolls == 0       # no evidence was sent for a bad nonce
+
+
+def test_refused_reenroll_falls_back_to_simpleenroll(world, tmp_path):
+    """A service that no longer takes the device's certificate for
+    simplereenroll (say, after its CA was replaced) still gets the device
+    back: rampartd enrolls afresh in the same attempt."""
+    w, dev = world, world["dev"]
+    h = Hostile(tmp_path, "reenroll_refused", w["ueid"])
+    try:
+        run([binary("rampart-device"), "configure", dev.dir, "--server", h.url, "--server-ca", h.ca])
+        dev.start(env={"RAMPARTD_RENEW_SCALE": "1000000", "RAMPARTD_BACKOFF_MIN_MS": "20"})
+        st = dev.wait_status(lambda s: s["renewals"] >= 2, "two renewals")
+        log = dev.log()
+        dev.stop()
+    finally:
+        h.close()
+    assert st["state"] == "attested" and st["consecutive_failures"] == 0
+    assert h.reenrolls >= 4     # two renewals, two certificates each
+    # 2 + 2 x 2 x 2 = 10 monitor keys were made (8 slots): the refused
+    # attempt's key and the replaced one were both destroyed
+    assert "simplereenroll of the platform certificate refused (reenroll_cert_mismatch): " \
+           "falling back to simpleenroll" in log
+    assert "attestation (app certificate, simpleenroll) ok" in log
 
 
 def test_slot_swapped_after_measurement_is_not_run(world, tmp_path):
