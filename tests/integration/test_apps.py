@@ -427,8 +427,10 @@ def test_telemetry_publishes_over_mtls_with_the_device_key(dev, broker, tmp_path
     assert app_log(w, "telemetry").count("telemetry: published") == 5
     blog = broker["log"].read_text()
     # the broker knows the sender by its certificate: the device's app certificate, CN = UEID
-    assert re.search(rf"New client connected from 127\.0\.0\.1:\d+ as telemetry .*u'{w['ueid']}'", blog), blog
-    assert len(re.findall(r"Received PUBLISH from telemetry .*'devices/telemetry'", blog)) == 5, blog
+    # (client id: app name and UEID, unique per device)
+    assert re.search(rf"New client connected from 127\.0\.0\.1:\d+ as telemetry-{w['ueid']} .*u'{w['ueid']}'",
+                     blog), blog
+    assert len(re.findall(rf"Received PUBLISH from telemetry-{w['ueid']} .*'devices/telemetry'", blog)) == 5, blog
     # the private key never reached the app: nothing key-like in its image, storage or log
     assert "PRIVATE KEY" not in app_log(w, "telemetry")
 

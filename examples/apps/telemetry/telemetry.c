@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <rampart/rampart.h>
 #include <rampart/tls.h>
 #include <stdio.h>
@@ -95,21 +96,32 @@ int main(int argc, char **argv)
                 rp_logf("telemetry: TLS handshake with %s:%s failed: %s", host, port, line);
                 return 1;
         }
-        /* CONNECT: "MQTT" level 4, clean session, keep-alive 60 */
-        const char *cid = rp_app_name()[0] ? rp_app_name() : "telemetry";
+        /* CONNECT: "MQTT" level 4, clean session, keep-alive 60. The client
+         * id is unique per device (app name and the certificate's CN, the
+         * UEID): a broker closes an older connection with the same id, so
+         * one id for the whole fleet would cut the devices off each other. */
+        char cid[160];
+        X509 *me = SSL_CTX_get0_certificate(ctx);
+        char cn[80] = "";
+        if (!me || X509_NAME_get_text_by_NID(X509_get_subject_name(me), NID_commonName, cn,
+                                             sizeof(cn)) <= 0) {
+                rp_logf("telemetry: the device certificate has no common name");
+                return 1;
+        }
+        snprintf(cid, sizeof(cid), "%.48s-%.64s", rp_app_name()[0] ? rp_app_name() : "telemetry", cn);
         size_t n = 2;
         static const unsigned char vh[10] = { 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60 };
         memcpy(pkt + n, vh, sizeof(vh));
         n += sizeof(vh);
         n += put_str(pkt + n, cid);
         pkt[0] = 0x10;
-        pkt[1] = (unsigned char)(n - 2);
+        pkt[1] = (unsigned char)(n - 2);       /* at most 12 + 48 + 1 + 64 < 128 */
         unsigned char ack[4];
         if (send_all(ssl, pkt, n) < 0 || SSL_read(ssl, ack, 4) != 4 || ack[0] != 0x20 || ack[3] != 0) {
                 rp_logf("telemetry: the broker refused the connection");
                 return 1;
         }
-        rp_logf("telemetry: connected to %s:%s as the device", host, port);
+        rp_logf("telemetry: connected to %s:%s as the device (client id %s)", host, port, cid);
         for (long i = 1; i <= count; i++) {
                 int len = snprintf(line, sizeof(line), "reading %ld from %s", i, rp_app_component_id());
                 n = 2;
