@@ -61,6 +61,7 @@ struct sup_app {
         bool held;                      /* stopped on request: no restart */
         int listen_fd;
         struct event *ev_pid, *ev_notify, *ev_listen, *ev_restart, *ev_confirm;
+        struct event *ev_tick;          /* re-resolves AllowedConnections while the app is idle */
         struct sup_conn *conns;
         unsigned n_conns;
         unsigned long starts;
@@ -645,7 +646,7 @@ static void on_conn(evutil_socket_t fd, short what, void *ud)
 static void on_accept(evutil_socket_t fd, short what, void *ud)
 {
         struct sup_app *a = ud;
-        struct ucred cred;
+        struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
         socklen_t cl = sizeof(cred);
         (void)what;
         int c = accept4((int)fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -669,7 +670,7 @@ static void on_accept(evutil_socket_t fd, short what, void *ud)
 static void on_ctl_accept(evutil_socket_t fd, short what, void *ud)
 {
         struct rtd_sup *s = ud;
-        struct ucred cred;
+        struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
         socklen_t cl = sizeof(cred);
         (void)what;
         int c = accept4((int)fd, NULL, NULL, SOCK_CLOEXEC);
@@ -694,7 +695,9 @@ static void drop_events(struct sup_app *a)
                 event_free(a->ev_notify);
         if (a->ev_listen)
                 event_free(a->ev_listen);
-        a->ev_pid = a->ev_notify = a->ev_listen = NULL;
+        if (a->ev_tick)
+                event_free(a->ev_tick);
+        a->ev_pid = a->ev_notify = a->ev_listen = a->ev_tick = NULL;
         if (a->listen_fd >= 0)
                 close(a->listen_fd);
         a->listen_fd = -1;
@@ -1035,7 +1038,10 @@ static void app_start(struct sup_app *a)
                                ? event_new(s->cfg.base, a->sbx->notify_fd, EV_READ | EV_PERSIST, on_app_io, a)
                                : NULL;
         a->ev_listen = event_new(s->cfg.base, a->listen_fd, EV_READ | EV_PERSIST, on_accept, a);
+        a->ev_tick = a->info.m.n_conns ? event_new(s->cfg.base, -1, EV_PERSIST, on_app_io, a) : NULL;
+        struct timeval second = { 1, 0 };
         if (!a->ev_pid || !a->ev_listen || event_add(a->ev_pid, NULL) < 0 || event_add(a->ev_listen, NULL) < 0 ||
+            (a->ev_tick && event_add(a->ev_tick, &second) < 0) ||
             (a->ev_notify && event_add(a->ev_notify, NULL) < 0)) {
                 rp_error(LOG, "app '%s': cannot watch its compartment: stopping it", a->info.m.name);
                 app_ended(a, W_EXITCODE(125, 0), false);
