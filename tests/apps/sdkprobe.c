@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void report(const char *arg, int r)
@@ -78,6 +79,18 @@ int main(int argc, char **argv)
                         SSL_CTX *ctx = NULL;
                         r = rp_tls_ctx_new(&ctx);
                         SSL_CTX_free(ctx);
+                } else if (!strncmp(a, "bench-net:", 10)) {
+                        /* round trips on the channel, for the figures in docs/sdk.md */
+                        int n = atoi(v);
+                        struct timespec t0, t1;
+                        bool ready;
+                        clock_gettime(CLOCK_MONOTONIC, &t0);
+                        for (r = 0; r < n && rp_net_ready(&ready) == 0; r++)
+                                ;
+                        clock_gettime(CLOCK_MONOTONIC, &t1);
+                        double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3);
+                        rp_logf("probe: %d round trips, %.1f us each", r, r ? us / r : 0.0);
+                        r = r == n ? 0 : -EIO;
                 } else if (!strcmp(a, "events")) {
                         r = efd = rp_events_open();
                 } else if (!strncmp(a, "defer:", 6)) {
@@ -97,7 +110,7 @@ int main(int argc, char **argv)
                         r = -EINVAL;
                 }
                 if (r >= 0 && strncmp(a, "connect:", 8) && strcmp(a, "net") && strcmp(a, "listen") &&
-                    strcmp(a, "events") && strncmp(a, "storage", 7) && strcmp(a, "tls") && strncmp(a, "defer", 5))
+                    strcmp(a, "events") && strncmp(a, "storage", 7) && strcmp(a, "tls") && strncmp(a, "defer", 5) && strncmp(a, "bench", 5))
                         close(r);
                 report(a, r < 0 ? r : 0);
         }
