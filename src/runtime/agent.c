@@ -1093,9 +1093,12 @@ int rtd_agent_check(struct rtd_agent *a, time_t now, long *ret_next_ms, struct r
                                         os->name, ie.msg);
                                 set_result(a, "interrupted", ie.msg);
                         } else {
+                                /* only the monitor's verdict (install-os refused)
+                                 * refuses the image for good; a monitor that went away
+                                 * (power loss) or a local error is tried again */
                                 image_failed(a, os, sha, r == -EBADMSG || r == -EPROTO
                                                                  ? "download" : "install",
-                                             ie.msg, r != -EBADMSG && r != -EPROTO);
+                                             ie.msg, r == -EKEYREJECTED);
                                 set_result(a, "failed", ie.msg);
                                 if (pkg)
                                         unlink(pkg);

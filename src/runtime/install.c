@@ -24,8 +24,12 @@ int rtd_install_os(struct mon_client *mon, const char *pkg, unsigned attempts, c
         if (fd < 0)
                 return rp_err_set(err, -errno, "cannot open '%s': %s", pkg, strerror(errno));
         r = mon_install_os(mon, fd, attempts, ret_slot, err);
+        if (r == -EPROTO) {
+                rp_err_prefix(err, "the security monitor refused the OS image");
+                return err ? (err->code = -EKEYREJECTED) : -EKEYREJECTED;
+        }
         if (r < 0)
-                return rp_err_prefix(err, "the security monitor refused the OS image");
+                return rp_err_prefix(err, "install-os");
         return 0;
 }
 

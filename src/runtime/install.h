@@ -29,7 +29,10 @@ struct mon_client;
 #define RTD_INSTALL_MIN_ATTEMPTS 1
 #define RTD_INSTALL_MAX_ATTEMPTS 15
 
-/* install-os with the package at `pkg`; ret_slot gets the slot letter. */
+/* install-os with the package at `pkg`; ret_slot gets the slot letter.
+ * -EKEYREJECTED when the monitor refused the package (its verdict: wrong
+ * signature, type or SVN); other codes when the monitor could not be asked
+ * (it went away: a power loss). */
 int rtd_install_os(struct mon_client *mon, const char *pkg, unsigned attempts, char ret_slot[2],
                    struct rp_err *err) RP_WUR;
 

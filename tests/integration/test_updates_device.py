@@ -192,8 +192,9 @@ class World:
                                "sha256": img["fwid"]})
         assert r.status_code in (201, 409), r.text
 
-    def device(self, base_os, group="Production"):
-        """A claimed device in its own product's group with base_os in slot a."""
+    def device(self, base_os, group="Production", fill_b=False):
+        """A claimed device in its own product's group with base_os in slot a
+        (and, with fill_b, also in slot b, below a)."""
         prod = make_product(self.srv, self.admin)
         rec = self.fac.provision(1)[0]
         assert import_records(self.srv, [rec]).status_code == 200
@@ -201,6 +202,8 @@ class World:
                          json={"ueid": rec["ueid"], "group": group_named(prod, group)})
         assert r.status_code == 201, r.text
         d = self.fac.dir / f"dev{self.fac.n}"
+        if fill_b:
+            run([binary("rampart-device"), "install-os", d, "--slot", "b", base_os["pkg"]])
         run([binary("rampart-device"), "install-os", d, "--slot", "a", base_os["pkg"]])
         run([binary("rampart-device"), "configure", d, "--server", self.srv.url, "--tenant",
              self.tid, "--server-ca", self.srv.data_dir / "server.crt"])
@@ -310,6 +313,57 @@ def test_broken_release_that_exits_at_start_is_reverted(w, tmp_path):
         dev.wait(lambda d: d.updates()["checks"] >= checks + 2, "two more check-ins")
         assert dev.status()["os_version"] == "1.0.0"
         assert dev.log().count("installed into slot b as a trial") == 1
+    finally:
+        dev.stop()
+    no_sanitizer_reports(dev)
+
+
+# ---- power loss ----
+
+# Every write point of an OS install, in the order they are reached: the
+# download (after its first MiB), the agent's record of the install, the
+# monitor's invalidate / copy / activate of the inactive slot, the agent's
+# record that the slot is active, then in the new OS the confirm (before and
+# after), the floor counter and the agent's record of both.
+OS_POINTS = ["agent-download", "agent-os-pending", "install-invalidate", "install-copy",
+             "install-activate", "agent-os-activated", "agent-confirm", "boot-confirm",
+             "agent-confirmed", "counter-advance", "agent-floor"]
+
+
+@pytest.mark.parametrize("point", OS_POINTS)
+def test_power_loss_at_every_write_point_of_an_os_install(w, point):
+    dev = w.device(w.os["1.0.0"], fill_b=True)
+    dep = w.deploy(dev, w.os_id["2.0.0"])
+    dev.start(env={"RP_FAULT": point})
+    # the process that reaches the point dies by SIGKILL; then the power goes
+    # for the whole device (its process group)
+    try:
+        rc = dev.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        rc = 0
+    assert rc != 0, f"{point} was never reached\n" + dev.log()[-3000:]
+    dev.proc = subprocess.Popen(["true"])       # keep kill9 symmetric
+    dev.kill9()
+    (dev.dir / "data" / "status.json").unlink()
+    try:
+        dev.start()
+        # the first boot after the cut runs a verified image, never below the floor
+        dev.wait(lambda d: (d.status() or {}).get("state") == "attested" and
+                 d.status()["running"], f"a verified OS to boot after a cut at {point}")
+        s = dev.status()
+        assert s["os_version"] in ("1.0.0", "2.0.0")
+        assert s["svn"] >= dev.floor()
+        assert "recovery" not in dev.events()
+        # and the next check-ins complete the update
+        dev.wait(lambda d: (d.status() or {}).get("os_version") == "2.0.0" and
+                 d.status()["state"] == "attested" and (d.updates() or {}).get("pending_os") is None
+                 and d.floor() == 2, f"the update to complete after a cut at {point}")
+        wait_for(lambda: (w.dev_row(dep, dev) or {}).get("status") == "installed",
+                 "the deployment to show installed", log=dev.log)
+        if point == "agent-download":
+            assert "bytes, resumed)" in dev.log()
+        assert dev.log().count("anti-rollback floor now svn 2") == 1 or point in (
+            "counter-advance", "agent-floor")
     finally:
         dev.stop()
     no_sanitizer_reports(dev)
