@@ -416,7 +416,9 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return EXIT_USAGE;
         }
-        if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        /* `rampart-device --help` and `rampart-device CMD --help` */
+        if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+            (argc == 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")))) {
                 usage(stdout);
                 return 0;
         }

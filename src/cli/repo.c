@@ -1704,6 +1704,12 @@ int cli_repo(int argc, char **argv)
         }
         for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
                 if (!strcmp(argv[1], cmds[i].name)) {
+                        /* `rampart repo CMD --help`, also for the commands
+                         * that take only positional arguments */
+                        if (argc == 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
+                                usage(stdout);
+                                return CLI_EXIT_OK;
+                        }
                         optind = 1;
                         return cmds[i].fn(argc - 1, argv + 1);
                 }

@@ -12,7 +12,7 @@ BUILD = pathlib.Path(os.environ.get("RAMPART_BUILD", TOP / "build"))
 
 def binary(name: str) -> str:
     """Path of a built program; fails the test (not skips) when it is missing."""
-    for sub in ("src/cli", "src/server", "src/boot", "src/runtime", "src", "tests"):
+    for sub in ("src/cli", "src/server", "src/boot", "src/runtime", "src/sandbox", "src", "tests"):
         p = BUILD / sub / name
         if p.exists():
             return str(p)
