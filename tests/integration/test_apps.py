@@ -441,3 +441,24 @@ def test_telemetry_publishes_over_mtls_with_the_device_key(dev, broker, tmp_path
     wait_log(w, "telemetry2", "telemetry: no device authentication: Permission denied")
     assert "missing capability DeviceAuthentication" in app_log(w, "telemetry2")
     assert "as telemetry2" not in broker["log"].read_text()
+
+
+def test_update_that_keeps_failing_is_rolled_back(dev, tmp_path):
+    w = dev
+    m = example_manifest("counter")
+    dev_cmd(w, "sideload", pack(tmp_path, m, "counter", "1", w["key"]))
+    wait_log(w, "counter", "counter: value 1 (version 1)")
+    # version 2 is a broken build: it exits 1 at once (no GPIO for it), every time
+    dev_cmd(w, "sideload", pack(tmp_path, dict(m, CmdArgs=["exit:3"]), "crasher", "2", w["key"]))
+    wait_for(lambda: "app 'counter': version 2 failed 3 times before it was confirmed: rolled back to 1"
+             in w["dev"].log(), "the rollback", log=w["dev"].log)
+    wait_log(w, "counter", "counter: value 2 (version 1)")
+    inst = w["dev"].dir / "data" / "apps" / "installed" / IDS["counter"]
+    assert os.readlink(inst / "current") == "v/1"
+    assert not (inst / "v" / "2").exists() and not (inst / "previous").exists()
+    a = apps(w)["counter"]
+    assert a["version"] == "1" and a["state"] == "running"
+    # each failed start of version 2 was reported with its version
+    exits = [e for e in failq_events(w) if e["component_id"] == IDS["counter"]]
+    assert exits and all(e["component_version"] == "2" and e["class"] == "app_exit" for e in exits)
+    assert sum(e["count"] for e in exits) >= 3
