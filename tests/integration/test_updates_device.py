@@ -367,3 +367,99 @@ def test_power_loss_at_every_write_point_of_an_os_install(w, point):
     finally:
         dev.stop()
     no_sanitizer_reports(dev)
+
+
+# ---- app updates ----
+
+COUNTER = "0c8e4b7a-2f1d-4c3b-8a9e-5d6f7a8b9c01"
+
+
+@pytest.fixture(scope="module")
+def app(w, tmp_path_factory):
+    """acme's delegation bound to the tenant, and two versions of the
+    counter example app signed by acme's delegated key."""
+    tmp = tmp_path_factory.mktemp("app")
+    key, pub = tmp / "acme.pem", tmp / "acme.pub"
+    run([binary("rampart"), "keys", "generate", "--out", key, "--pub", pub])
+    run([binary("rampart"), "repo", "delegate", "--dir", w.d, "--tenant", "acme", "--key", pub,
+         "--component", COUNTER])
+    w.cli("platform", "repo", "upload", "targets", w.md / "targets.json")
+    w.cli("platform", "repo", "bind", "acme", w.tid)
+    top = pathlib.Path(binary("rampart")).parents[2]
+    manifest = json.loads((top.parent / "examples" / "apps" / "counter" / "app_manifest.json").read_text())
+    ids = {}
+    for version in ("1", "2"):
+        d = tmp / f"counter-{version}"
+        (d / "bin").mkdir(parents=True)
+        (d / "lib").mkdir()
+        shutil.copy(top / "src" / "sdk" / "app-counter", d / "bin" / manifest["Name"])
+        shutil.copy(top / "src" / "sdk" / "librampart.so.1", d / "lib" / "librampart.so.1")
+        (d / "app_manifest.json").write_text(json.dumps(dict(manifest, CmdArgs=[version])))
+        pkg = tmp / f"counter-{version}.pkg"
+        run([binary("rampart"), "image", "pack", d, "--out", pkg, "--name", manifest["Name"],
+             "--type", "app", "--version", version, "--svn", version, "--component-id", COUNTER])
+        run([binary("rampart"), "image", "sign", pkg, "--key", key])
+        run([binary("rampart"), "repo", "add-target", "--dir", w.d, "--trust", pub, "--tenant",
+             "acme", "--key", key, pkg])
+        w.cli("acme", "image", "upload", pkg, "--targets", w.md / "acme.json")
+        imgs = w.srv.api("GET", "/api/v1/images", w.admin).json()["items"]
+        ids[version] = next(i["id"] for i in imgs if i["sha256"] == sha(pkg))
+    return ids
+
+
+def current_app(dev):
+    link = dev.dir / "data" / "apps" / "installed" / COUNTER / "current"
+    try:
+        return os.readlink(link)
+    except OSError:
+        return None
+
+
+def test_app_update_through_the_supervisor(w, app):
+    dev = w.device(w.os["1.0.0"])
+    dep = w.deploy(dev, app["1"])
+    dev.start()
+    try:
+        dev.wait(lambda d: current_app(d) == "v/1", "app version 1 installed")
+        wait_for(lambda: (w.dev_row(dep, dev) or {}).get("status") == "installed",
+                 "the deployment to show installed", log=dev.log)
+        # a new deployment: new version directory, atomic switch, restart
+        dep2 = w.deploy(dev, app["2"])
+        dev.wait(lambda d: current_app(d) == "v/2", "app version 2 installed")
+        wait_for(lambda: (w.dev_row(dep2, dev) or {}).get("status") == "installed",
+                 "the deployment to show installed", log=dev.log)
+        assert "app 0c8e4b7a-2f1d-4c3b-8a9e-5d6f7a8b9c01 2 (svn 2) installed" in dev.log()
+        assert dev.agent()["app_svn"][COUNTER] == 2
+        # going back is a rollback: refused, version 2 stays
+        dep3 = w.deploy(dev, app["1"])
+        dev.wait(lambda d: "svn 1 is below the installed app's svn 2" in d.log(),
+                 "the app rollback refused")
+        assert current_app(dev) == "v/2"
+        wait_for(lambda: (w.dev_row(dep3, dev) or {}).get("status") == "failed",
+                 "the deployment to show failed", log=dev.log)
+    finally:
+        dev.stop()
+    no_sanitizer_reports(dev)
+
+
+@pytest.mark.parametrize("point", ["agent-app-installed", "agent-state"])
+def test_power_loss_during_an_app_install(w, app, point):
+    dev = w.device(w.os["1.0.0"])
+    dep = w.deploy(dev, app["2"])
+    dev.start(env={"RP_FAULT": point})
+    try:
+        rc = dev.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        rc = 0
+    assert rc != 0, f"{point} was never reached\n" + dev.log()[-3000:]
+    dev.proc = subprocess.Popen(["true"])
+    dev.kill9()
+    assert current_app(dev) in (None, "v/2")
+    try:
+        dev.start()
+        dev.wait(lambda d: current_app(d) == "v/2", "app version 2 after the cut")
+        wait_for(lambda: (w.dev_row(dep, dev) or {}).get("status") == "installed",
+                 "the deployment to show installed", log=dev.log)
+    finally:
+        dev.stop()
+    no_sanitizer_reports(dev)
