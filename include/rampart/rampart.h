@@ -22,6 +22,8 @@ extern "C" {
 #endif
 
 #define RP_SDK_VERSION 1
+/* Every fallible call's result must be looked at. */
+#define RP_SDK_WUR __attribute__((warn_unused_result))
 
 /* ---- identity and log ---- */
 /* The app's Name and ComponentId (from its manifest), "" outside a compartment. */
@@ -35,20 +37,20 @@ void rp_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * O_APPEND) the file `name` ([A-Za-z0-9._-], 1..64 bytes, not starting with
  * '.') in the app's storage. Writes beyond the declared SizeKB fail with
  * ENOSPC. */
-int rp_storage_open(const char *name, int flags);
-int rp_storage_delete(const char *name);
+int rp_storage_open(const char *name, int flags) RP_SDK_WUR;
+int rp_storage_delete(const char *name) RP_SDK_WUR;
 /* Writes all of buf, fsyncs; -ENOSPC when the quota is reached. */
-int rp_storage_write_file(const char *name, const void *buf, size_t len);
+int rp_storage_write_file(const char *name, const void *buf, size_t len) RP_SDK_WUR;
 
 /* ---- the app's own image (read-only) ---- */
 /* Opens a file of the image by its path inside the image ("etc/x.conf"). */
-int rp_image_open(const char *path);
+int rp_image_open(const char *path) RP_SDK_WUR;
 /* The absolute path of an image file, for APIs that want a path. */
-int rp_image_path(const char *path, char *out, size_t cap);
+int rp_image_path(const char *path, char *out, size_t cap) RP_SDK_WUR;
 
 /* ---- networking ---- */
 /* *ret_ready: the runtime has addresses for the app's AllowedConnections. */
-int rp_net_ready(bool *ret_ready);
+int rp_net_ready(bool *ret_ready) RP_SDK_WUR;
 
 /* ---- system events (SystemEventNotifications, SoftwareUpdateDeferral) ---- */
 enum rp_event_type {
@@ -61,39 +63,39 @@ struct rp_event {
 };
 /* A descriptor that becomes readable when an event arrives (poll it), or
  * -EACCES without SystemEventNotifications. Close it with close(2). */
-int rp_events_open(void);
+int rp_events_open(void) RP_SDK_WUR;
 /* Reads the next event from a descriptor of rp_events_open (blocks unless
  * the descriptor is non-blocking: then -EAGAIN). -EPIPE: rampartd went away. */
-int rp_events_read(int fd, struct rp_event *ret);
+int rp_events_read(int fd, struct rp_event *ret) RP_SDK_WUR;
 /* Asks the device to hold a pending update for `seconds` (1..86400). */
-int rp_update_defer(unsigned seconds);
+int rp_update_defer(unsigned seconds) RP_SDK_WUR;
 /* Withdraws this app's deferral. */
-int rp_update_resume(void);
+int rp_update_resume(void) RP_SDK_WUR;
 
 /* ---- power (PowerControls) ---- */
-int rp_power_reboot(void);     /* ForceReboot */
+int rp_power_reboot(void) RP_SDK_WUR;     /* ForceReboot */
 
 /* ---- peripherals of the board (Gpio, Uart, I2cMaster, SpiMaster) ---- */
 /* Each returns a descriptor of the peripheral, which this app then owns
  * until it stops: -EACCES when the manifest does not declare it, -EBUSY
  * when another app owns it. */
-int rp_gpio_open(unsigned pin);
-int rp_gpio_set(int fd, int value);            /* 0 or 1 */
-int rp_gpio_get(int fd, int *ret_value);
-int rp_uart_open(const char *name);
-int rp_i2c_open(const char *name);
-int rp_spi_open(const char *name);
+int rp_gpio_open(unsigned pin) RP_SDK_WUR;
+int rp_gpio_set(int fd, int value) RP_SDK_WUR;   /* 0 or 1 */
+int rp_gpio_get(int fd, int *ret_value) RP_SDK_WUR;
+int rp_uart_open(const char *name) RP_SDK_WUR;
+int rp_i2c_open(const char *name) RP_SDK_WUR;
+int rp_spi_open(const char *name) RP_SDK_WUR;
 
 /* ---- inter-app connections (AllowedApplicationConnections) ---- */
 /* A connected stream socket to the running app `component_id`; both
  * manifests must list each other. -ECONNREFUSED when it does not listen. */
-int rp_app_connect(const char *component_id);
+int rp_app_connect(const char *component_id) RP_SDK_WUR;
 /* Starts accepting connections from other apps: a descriptor to poll and
  * to pass to rp_app_accept. */
-int rp_app_listen(void);
+int rp_app_listen(void) RP_SDK_WUR;
 /* The next connection (a stream socket); peer (37 bytes, may be NULL)
  * gets the caller's ComponentId. */
-int rp_app_accept(int listen_fd, char *peer);
+int rp_app_accept(int listen_fd, char *peer) RP_SDK_WUR;
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,8 @@ static int storage_fill(void)
                 if (write(fd, block, sizeof(block)) < 0) {
                         int e = errno;
                         close(fd);
-                        (void)rp_storage_delete("fill");
+                        if (rp_storage_delete("fill") < 0)
+                                rp_logf("probe: cannot delete the fill file");
                         return -e;
                 }
         close(fd);

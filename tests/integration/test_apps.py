@@ -354,6 +354,11 @@ def test_counter_keeps_its_value_across_restart_and_update(dev, tmp_path):
     m = example_manifest("counter")
     dev_cmd(w, "sideload", pack(tmp_path, m, "counter", "1", w["key"]))
     wait_log(w, "counter", "counter: value 1 (version 1)")
+    # the app's output, through the CLI; names that are not app names are refused
+    assert "counter: value 1 (version 1)" in dev_cmd(w, "logs", "counter").stdout
+    p = dev_cmd(w, "logs", "../../etc/passwd", check=False)
+    assert p.returncode == 2 and "is not an app name" in p.stderr
+    assert dev_cmd(w, "logs", "nosuchapp", check=False).returncode == 1
     # killed from outside: restarted, and the value survives
     os.kill(apps(w)["counter"]["pid"], signal.SIGKILL)
     wait_log(w, "counter", "counter: value 2 (version 1)")
