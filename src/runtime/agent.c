@@ -827,6 +827,7 @@ static int fetch(struct rtd_agent *a, const struct rtd_dl *dl, const struct tuf_
         }
         add_report(a, sha, "downloading", "");
         write_status(a, "downloading");
+        rp_info(LOG, "update: downloading '%s' (%" PRIu64 " bytes)", img->name, img->length);
         r = rtd_dl_image(dl, url, path, img->length, img->sha256, &res, err);
         if (r < 0)
                 return r;

@@ -17,7 +17,9 @@
  *    aborts (a stalled or trickling server cannot hold the agent);
  *  - constant memory: a fixed buffer, never the image;
  *  - at exactly the expected length, the SHA-256 over all bytes must equal
- *    the expected one; then PART is fsynced and renamed to DEST durably.
+ *    the expected one; then PART is renamed to DEST (not synced: whoever
+ *    uses DEST checks its hash or signature first, so a file torn by a
+ *    power loss is refused, never used).
  *    A mismatch deletes PART (it can never become right).
  * Crash-injection point: "agent-download" (after each 1 MiB written). */
 #pragma once
