@@ -598,11 +598,15 @@ static void device_image_get(struct srv_req *r)
                          (unsigned long long)last, (unsigned long long)size);
                 evhttp_add_header(oh, "Content-Range", cr);
         }
-        srv_reply_text(r, status, "application/octet-stream", NULL, 0);
-        /* the file goes out from the page cache; evbuffer owns fd now */
-        if (evbuffer_add_file(r->out, fd, (ev_off_t)first, (ev_off_t)(last - first + 1)) < 0)
+        /* the file goes out from the page cache (mapped, not copied into
+         * the heap); on success the evbuffer owns fd */
+        if (evbuffer_add_file(r->out, fd, (ev_off_t)first, (ev_off_t)(last - first + 1)) < 0) {
                 rp_error("repo", "streaming '%s' failed", path);
+                srv_reply_error(r, 500, "internal", "the image blob cannot be sent");
+                goto out;
+        }
         fd = -1;
+        srv_reply_text(r, status, "application/octet-stream", NULL, 0);
 out:
         if (fd >= 0)
                 close(fd);
