@@ -726,6 +726,33 @@ def test_upload_session_rules(w):
     assert r.status_code == 400 and "exactly one" in r.text
 
 
+# ---- OS feeds and duplicates ----
+
+def test_retail_eval_os_only_for_groups_on_that_feed(w):
+    img = w.package("rampart-os", "os", "1.2.0-rc1", 3, OS_UUID, w.targets_key, tag="rc")
+    w.repo("add-target", "--dir", w.d, "--trust", w.targets_pub, img)
+    out = json.loads(w.cli("platform", "image", "upload", img, "--targets", w.md / "targets.json",
+                           "--feed", "retail-eval", "--output", "json").stdout)
+    assert out["feed"] == "retail-eval"
+    t = w.t["acme"]
+    g = group_named(t["product"], "Production")
+    before = w.state()
+    r = w.srv.api("POST", "/api/v1/deployments", t["admin"], json={"group": g, "images": [out["id"]]})
+    assert r.status_code == 400 and "retail-eval" in r.text
+    assert w.state() == before
+    assert w.srv.api("PATCH", f"/api/v1/device-groups/{g}", t["admin"],
+                     json={"os_feed": "retail-eval"}).status_code == 200
+    r = w.srv.api("POST", "/api/v1/deployments", t["admin"], json={"group": g, "images": [out["id"]]})
+    assert r.status_code == 201, r.text
+    assert w.srv.api("PATCH", f"/api/v1/device-groups/{g}", t["admin"],
+                     json={"os_feed": "retail"}).status_code == 200
+    # the same package again: refused, nothing changes
+    before = w.state()
+    p = w.cli("platform", "image", "upload", img, "--targets", w.md / "targets.json", check=False)
+    assert p.returncode == 1 and "409" in p.stderr and "uploaded already" in p.stderr
+    assert w.state() == before
+
+
 # ---- root rotation (last: it moves the repository to root 2) ----
 
 def test_root_rotation_reaches_devices_in_order(w, tmp_path):
