@@ -25,7 +25,9 @@ static inline EVP_PKEY *cr_key_evp(const struct cr_key *k) { return k->pkey; }
  * message naming what it is instead. */
 int cr_pkey_check_p256(EVP_PKEY *pkey, struct rp_err *err) RP_WUR;
 /* Wraps `pkey` (ownership passes to the new handle on success only) after
- * checking that it is an EC key on P-256. */
+ * checking that it is an EC key on P-256. A legacy (EC_KEY-backed) public
+ * key is imported again as a provider key, and `pkey` is freed on success,
+ * so every handle holds a provider key. */
 int cr_key_wrap(EVP_PKEY *pkey, bool priv, struct cr_key **ret, struct rp_err *err) RP_WUR;
 
 static inline X509 *cr_cert_x509(const struct cr_cert *c) { return (X509 *)c; }

@@ -2,9 +2,10 @@
  * seed, PEM/DER/raw import and export, key ids and JWK thumbprints.
  *
  * Every key that enters through here is checked: EC on the named curve P-256
- * only (no explicit parameters), public points must pass OpenSSL's public
- * key check, and private keys must match their public half (pairwise
- * check), so a corrupted key file cannot produce unverifiable signatures. */
+ * only (no explicit parameters), public points must be valid curve points
+ * (OpenSSL's quick public key check, complete for a cofactor-1 curve), and
+ * private keys must match their public half (pairwise check), so a
+ * corrupted key file cannot produce unverifiable signatures. */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -59,26 +60,59 @@ int cr_pkey_check_p256(EVP_PKEY *pkey, struct rp_err *err)
         return 0;
 }
 
+static int key_from_params(OSSL_PARAM *params, bool priv, struct cr_key **ret,
+                           struct rp_err *err);
+
+/* A legacy (EC_KEY-backed) public key, such as the subject key that
+ * certificates built by x509.c carry: handles hold provider keys only, so it
+ * is imported again from its encoded point (and checked on that way in).
+ * Takes ownership of `pkey` on success only, like cr_key_wrap. */
+static int wrap_legacy_pub(EVP_PKEY *pkey, struct cr_key **ret, struct rp_err *err)
+{
+        unsigned char *pt = NULL;
+        size_t n = EVP_PKEY_get1_encoded_public_key(pkey, &pt);
+        OSSL_PARAM params[3];
+        int r;
+
+        if (n == 0 || n > CR_P256_PUB_LEN) {
+                OPENSSL_free(pt);
+                return cr_ossl_err(err, -EINVAL, "cannot read the P-256 public point");
+        }
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                     (char *)P256_NAME, 0);
+        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, n);
+        params[2] = OSSL_PARAM_construct_end();
+        r = key_from_params(params, false, ret, err);
+        OPENSSL_free(pt);
+        if (r == 0)
+                EVP_PKEY_free(pkey);
+        return r;
+}
+
 int cr_key_wrap(EVP_PKEY *pkey, bool priv, struct cr_key **ret, struct rp_err *err)
 {
         EVP_PKEY_CTX *pc = NULL;
         struct cr_key *k;
-        int r;
+        int r, ok;
 
         r = cr_pkey_check_p256(pkey, err);
         if (r < 0)
                 return r;
+        if (!priv && !EVP_PKEY_get0_provider(pkey))
+                return wrap_legacy_pub(pkey, ret, err);
         pc = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
         if (!pc)
                 return cr_ossl_err(err, -ENOMEM, "cannot allocate key context");
-        if (priv) {
-                if (EVP_PKEY_pairwise_check(pc) != 1) {
-                        EVP_PKEY_CTX_free(pc);
+        /* A public key: coordinates in range, on the curve, not the point
+         * at infinity (the quick check). P-256 has cofactor 1, so every such
+         * point has order n; the full check's extra n*Q == O test costs a
+         * scalar multiplication per key and proves nothing more. */
+        ok = priv ? EVP_PKEY_pairwise_check(pc) : EVP_PKEY_public_check_quick(pc);
+        if (ok != 1) {
+                EVP_PKEY_CTX_free(pc);
+                if (priv)
                         return cr_ossl_err(err, -EINVAL,
                                            "P-256 private key does not match its public key");
-                }
-        } else if (EVP_PKEY_public_check(pc) != 1) {
-                EVP_PKEY_CTX_free(pc);
                 return cr_ossl_err(err, -EINVAL, "P-256 public key is not a valid curve point");
         }
         EVP_PKEY_CTX_free(pc);
@@ -379,9 +413,21 @@ int cr_key_pub_from_der(const void *der, size_t len, struct cr_key **ret, struct
 
 int cr_key_pub_raw(const struct cr_key *k, uint8_t out[CR_P256_PUB_LEN])
 {
+        uint8_t enc[2 * CR_P256_PUB_LEN];
         BIGNUM *x = NULL, *y = NULL;
+        size_t len = 0;
         int r = -EIO;
 
+        /* The encoded point in one parameter read; it is in the key's own
+         * conversion form, so a key that arrived compressed falls through
+         * to the coordinates. */
+        if (EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY, enc, sizeof(enc),
+                                            &len) == 1 &&
+            len == CR_P256_PUB_LEN && enc[0] == POINT_CONVERSION_UNCOMPRESSED) {
+                memcpy(out, enc, CR_P256_PUB_LEN);
+                return 0;
+        }
+        ERR_clear_error();
         if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
             EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1) {
                 ERR_clear_error();

@@ -217,24 +217,59 @@ static int set_serial(X509 *x, const char *serial_hex, struct rp_err *err)
         return r;
 }
 
-/* SKI per RFC 7093 method 1. */
-static int key_identifier(EVP_PKEY *pkey, uint8_t out[20])
+/* SKI per RFC 7093 method 1, over the subjectPublicKey bits of `xpk`. */
+static int spki_key_identifier(const X509_PUBKEY *xpk, uint8_t out[20])
 {
-        X509_PUBKEY *xpk = NULL;
         const unsigned char *pk;
         uint8_t d[CR_SHA256_LEN];
         int pklen;
 
-        if (X509_PUBKEY_set(&xpk, pkey) != 1)
+        if (X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, xpk) != 1 || pklen <= 0)
                 return -EIO;
-        if (X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, xpk) != 1 || pklen <= 0) {
-                X509_PUBKEY_free(xpk);
-                return -EIO;
-        }
         cr_sha256(pk, (size_t)pklen, d);
-        X509_PUBKEY_free(xpk);
         memcpy(out, d, 20);
         return 0;
+}
+
+/* The same for a key that is not in the certificate being built. */
+static int key_identifier(EVP_PKEY *pkey, uint8_t out[20])
+{
+        X509_PUBKEY *xpk = NULL;
+        int r;
+
+        if (X509_PUBKEY_set(&xpk, pkey) != 1)
+                return -EIO;
+        r = spki_key_identifier(xpk, out);
+        X509_PUBKEY_free(xpk);
+        return r;
+}
+
+/* A legacy (EC_KEY-backed) copy of the public half of a P-256 key. On
+ * OpenSSL 3.0, X509_set_pubkey() with a provider key runs an OSSL_ENCODER
+ * to SubjectPublicKeyInfo DER and then the decoder back into a new key,
+ * which together cost several ECDSA signatures; a legacy key is encoded by
+ * its ASN.1 method directly. Built from the named-curve parameters and the
+ * uncompressed point, so the SPKI is the same as the provider key's. */
+static EVP_PKEY *legacy_p256_pub(EVP_PKEY *pkey)
+{
+        static const uint8_t p256_params[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                              0xce, 0x3d, 0x03, 0x01, 0x07};
+        const struct cr_key k = {.pkey = pkey};
+        uint8_t raw[CR_P256_PUB_LEN];
+        const unsigned char *p = p256_params;
+        EVP_PKEY *out;
+
+        if (cr_key_pub_raw(&k, raw) < 0)
+                return NULL;
+        out = d2i_KeyParams(EVP_PKEY_EC, NULL, &p, sizeof(p256_params));
+        if (!out)
+                return NULL;
+        p = raw;
+        if (!d2i_PublicKey(EVP_PKEY_EC, &out, &p, sizeof(raw))) {
+                EVP_PKEY_free(out);
+                return NULL;
+        }
+        return out;
 }
 
 static int add_ext_i2d(X509 *x, int nid, void *value, bool crit, const char *what,
@@ -307,8 +342,8 @@ out:
         return r;
 }
 
-static int add_extensions(X509 *x, const struct cr_cert_spec *s, EVP_PKEY *subject_pkey,
-                          EVP_PKEY *issuer_pkey, X509 *issuer, struct rp_err *err)
+static int add_extensions(X509 *x, const struct cr_cert_spec *s, EVP_PKEY *issuer_pkey,
+                          X509 *issuer, struct rp_err *err)
 {
         uint8_t ski[20], aki[20];
         int r;
@@ -375,7 +410,7 @@ static int add_extensions(X509 *x, const struct cr_cert_spec *s, EVP_PKEY *subje
                         return r;
         }
         /* subjectKeyIdentifier and authorityKeyIdentifier, non-critical */
-        if (key_identifier(subject_pkey, ski) < 0)
+        if (spki_key_identifier(X509_get_X509_PUBKEY(x), ski) < 0)
                 return cr_ossl_err(err, -EIO, "cannot compute subject key identifier");
         {
                 ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
@@ -402,9 +437,12 @@ static int add_extensions(X509 *x, const struct cr_cert_spec *s, EVP_PKEY *subje
                 if (iski) {
                         r = ASN1_OCTET_STRING_set(akid->keyid, ASN1_STRING_get0_data(iski),
                                                   ASN1_STRING_length(iski)) == 1 ? 0 : -ENOMEM;
+                } else if (!issuer) {
+                        /* self-signed: the issuer's key is the subject's */
+                        r = ASN1_OCTET_STRING_set(akid->keyid, ski, sizeof(ski)) == 1 ? 0 : -ENOMEM;
                 } else {
-                        /* self-signed, or an issuer without SKI: derive it the
-                         * same way from the issuer's key */
+                        /* an issuer without SKI: derive it the same way from
+                         * the issuer's key */
                         r = key_identifier(issuer_pkey, aki);
                         if (r == 0 && ASN1_OCTET_STRING_set(akid->keyid, aki, sizeof(aki)) != 1)
                                 r = -ENOMEM;
@@ -447,6 +485,7 @@ static int build_cert(X509 *issuer, EVP_PKEY *issuer_pkey, EVP_PKEY *subject_pke
 {
         X509 *x;
         X509_NAME *name = NULL;
+        EVP_PKEY *spk;
         time_t nb = s->not_before ? s->not_before : time(NULL) - 60;
         int r;
 
@@ -454,10 +493,13 @@ static int build_cert(X509 *issuer, EVP_PKEY *issuer_pkey, EVP_PKEY *subject_pke
         x = X509_new();
         if (!x)
                 return cr_ossl_err(err, -ENOMEM, "out of memory");
-        if (X509_set_version(x, X509_VERSION_3) != 1 || X509_set_pubkey(x, subject_pkey) != 1) {
+        spk = legacy_p256_pub(subject_pkey);
+        if (!spk || X509_set_version(x, X509_VERSION_3) != 1 || X509_set_pubkey(x, spk) != 1) {
+                EVP_PKEY_free(spk);
                 r = cr_ossl_err(err, -EIO, "cannot initialise certificate");
                 goto fail;
         }
+        EVP_PKEY_free(spk);     /* the certificate holds its own reference */
         r = set_serial(x, s->serial_hex, err);
         if (r < 0)
                 goto fail;
@@ -482,7 +524,7 @@ static int build_cert(X509 *issuer, EVP_PKEY *issuer_pkey, EVP_PKEY *subject_pke
                                 (long long)s->not_after);
                 goto fail;
         }
-        r = add_extensions(x, s, subject_pkey, issuer_pkey, issuer, err);
+        r = add_extensions(x, s, issuer_pkey, issuer, err);
         if (r < 0)
                 goto fail;
         if (X509_sign(x, issuer_pkey, EVP_sha256()) <= 0) {

@@ -612,6 +612,24 @@ static void test_key_der_raw(void **state)
         assert_true(cr_key_pub_equal(k, k2));
         cr_key_free(k2);
         k2 = NULL;
+        /* a key that arrived as a compressed point still reads back as the
+         * uncompressed one */
+        {
+                static const uint8_t spki_hdr[] = {
+                        0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+                        0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+                        0x07, 0x03, 0x22, 0x00};
+                uint8_t comp[sizeof(spki_hdr) + 33], back[65];
+                memcpy(comp, spki_hdr, sizeof(spki_hdr));
+                comp[sizeof(spki_hdr)] = (uint8_t)(0x02 | (raw[64] & 1));
+                memcpy(comp + sizeof(spki_hdr) + 1, raw + 1, 32);
+                assert_int_equal(cr_key_pub_from_der(comp, sizeof(comp), &k2, &err), 0);
+                assert_int_equal(cr_key_pub_raw(k2, back), 0);
+                assert_memory_equal(back, raw, 65);
+                assert_true(cr_key_pub_equal(k, k2));
+                cr_key_free(k2);
+                k2 = NULL;
+        }
         memcpy(bad, raw, 65);
         bad[0] = 0x02;
         assert_int_equal(cr_key_pub_from_raw(bad, &k2, &err), -EINVAL);
@@ -956,6 +974,37 @@ static void test_cert_fields(void **state)
         /* signatures: each certificate verifies with its issuer's key only */
         assert_int_equal(cr_cert_pubkey(p.leaf, &k), 0);
         assert_true(cr_key_pub_equal(k, p.leaf_key));
+        /* the key of a certificate built in this process is a full handle:
+         * same SPKI, point and thumbprint as the subject key, and the SKI is
+         * RFC 7093 method 1 over that point; a self-signed AKI is its SKI */
+        {
+                uint8_t *d1 = NULL, *d2 = NULL, r1[65], r2[65];
+                size_t n1 = 0, n2 = 0;
+                char t1[44], t2[44];
+                assert_int_equal(cr_key_pub_to_der(k, &d1, &n1), 0);
+                assert_int_equal(cr_key_pub_to_der(p.leaf_key, &d2, &n2), 0);
+                assert_int_equal(n1, 91);
+                assert_int_equal(n1, n2);
+                assert_memory_equal(d1, d2, n1);
+                free(d1);
+                free(d2);
+                assert_int_equal(cr_key_pub_raw(k, r1), 0);
+                assert_int_equal(cr_key_pub_raw(p.leaf_key, r2), 0);
+                assert_memory_equal(r1, r2, 65);
+                assert_int_equal(cr_key_jwk_thumbprint(k, t1), 0);
+                assert_int_equal(cr_key_jwk_thumbprint(p.leaf_key, t2), 0);
+                assert_string_equal(t1, t2);
+                assert_int_equal(cr_cert_ext(p.leaf, "2.5.29.14", &ski, &ski_n), 0);
+                cr_sha256(r1, 65, h);
+                assert_int_equal(ski_n, 22);
+                assert_memory_equal(ski + 2, h, 20);
+                free(ski);
+                assert_int_equal(cr_cert_ext(p.root, "2.5.29.14", &ski, &ski_n), 0);
+                assert_int_equal(cr_cert_ext(p.root, "2.5.29.35", &aki, &aki_n), 0);
+                assert_memory_equal(ski + 2, aki + 4, 20);
+                free(ski);
+                free(aki);
+        }
         cr_key_free(k);
         assert_int_equal(cr_cert_verify_signature(p.leaf, p.inter_key, &err), 0);
         assert_int_equal(cr_cert_verify_signature(p.inter, p.root_key, &err), 0);
