@@ -118,17 +118,54 @@ static int root_get(const struct store_manufacturer *m, struct cr_cert **ret_cer
         return 0;
 }
 
+/* Device CAs found signed by a manufacturer root, as (SHA-256 of the device
+ * CA's DER, the root's fingerprint): a signature over fixed bytes that
+ * verified once verifies forever, and every device of a production line
+ * sends the same device CA, so the pair is remembered instead of verified
+ * again. The root is still looked up in the store on every request, and the
+ * full chain (with its validity times) is still verified in step 4.
+ * Successes only; a few entries, replaced round robin. */
+#define SIGNED_MEMO 64
+static struct {
+        bool used;
+        uint8_t ca_fpr[CR_SHA256_LEN];
+        char root_fpr[STORE_FPR_BUF];
+} signed_memo[SIGNED_MEMO];
+static unsigned signed_memo_next;
+
+static bool signed_memo_has(const uint8_t ca_fpr[CR_SHA256_LEN], const char *root_fpr)
+{
+        for (size_t i = 0; i < SIGNED_MEMO; i++)
+                if (signed_memo[i].used && !memcmp(signed_memo[i].ca_fpr, ca_fpr, CR_SHA256_LEN) &&
+                    !strcmp(signed_memo[i].root_fpr, root_fpr))
+                        return true;
+        return false;
+}
+
+static void signed_memo_put(const uint8_t ca_fpr[CR_SHA256_LEN], const char *root_fpr)
+{
+        unsigned i = signed_memo_next++ % SIGNED_MEMO;
+        signed_memo[i].used = true;
+        memcpy(signed_memo[i].ca_fpr, ca_fpr, CR_SHA256_LEN);
+        snprintf(signed_memo[i].root_fpr, sizeof(signed_memo[i].root_fpr), "%s", root_fpr);
+}
+
 /* Tries one manufacturer root against the device CA: 1 when the device CA
- * is a CA signed by it (and *ret_root is a new reference to the root). */
+ * is a CA signed by it (and *ret_root is a new reference to the root).
+ * `ca_fpr` is the device CA's fingerprint, or NULL when unknown. */
 static int try_root(const struct store_manufacturer *m, const struct cr_cert *device_ca,
-                    struct cr_cert **ret_root)
+                    const uint8_t *ca_fpr, struct cr_cert **ret_root)
 {
         struct cr_cert *root = NULL;
         struct cr_key *pub = NULL;
         if (root_get(m, &root, &pub) < 0)
                 return 0;
-        if (cr_cert_verify_signature(device_ca, pub, NULL) < 0)
-                return 0;
+        if (!ca_fpr || !signed_memo_has(ca_fpr, m->fingerprint)) {
+                if (cr_cert_verify_signature(device_ca, pub, NULL) < 0)
+                        return 0;
+                if (ca_fpr)
+                        signed_memo_put(ca_fpr, m->fingerprint);
+        }
         *ret_root = cr_cert_ref(root);
         return 1;
 }
@@ -142,6 +179,8 @@ static int find_root(struct store *st, const struct srv_dice_chain *ch,
                      struct srv_attest_result *res)
 {
         struct rp_err e = {0};
+        uint8_t fpr[CR_SHA256_LEN];
+        const uint8_t *ca_fpr = cr_cert_fingerprint(ch->device_ca, fpr) == 0 ? fpr : NULL;
         if (!cr_cert_is_ca(ch->device_ca))
                 return refuse(res, SRV_AT_CHAIN_UNKNOWN_MANUFACTURER, "the device CA "
                               "certificate is not a CA");
@@ -150,7 +189,7 @@ static int find_root(struct store *st, const struct srv_dice_chain *ch,
                 int r = store_mfr_get(st, rec->manufacturer_id, &m, &e);
                 if (r < 0 && r != -ENOENT)
                         return internal(res, &e);
-                if (r == 0 && try_root(&m, ch->device_ca, ret_root)) {
+                if (r == 0 && try_root(&m, ch->device_ca, ca_fpr, ret_root)) {
                         *ret_m = m;
                         return 0;
                 }
@@ -164,7 +203,7 @@ static int find_root(struct store *st, const struct srv_dice_chain *ch,
                 if (r < 0)
                         return internal(res, &e);
                 for (size_t i = 0; i < n; i++)
-                        if (try_root(&items[i], ch->device_ca, ret_root)) {
+                        if (try_root(&items[i], ch->device_ca, ca_fpr, ret_root)) {
                                 *ret_m = items[i];
                                 return 0;
                         }

@@ -353,11 +353,44 @@ void srv_chain_clear(struct srv_dice_chain *c)
         memset(c, 0, sizeof(*c));
 }
 
+/* The device CA is the one certificate of a chain that many devices share
+ * (every device of a production line sends the same one), and on OpenSSL
+ * 3.0 parsing a certificate costs more than verifying a signature (its key
+ * goes through the provider decoder). So accepted device CA texts are kept,
+ * parsed, by the SHA-256 of their exact PEM text: the same text always
+ * parses to the same certificate, and a parsed certificate is only read
+ * from then on, so it is shared by reference. The DeviceID and Alias
+ * certificates are per device and are parsed every time. A few entries,
+ * replaced round robin; the server runs on one thread. */
+#define CHAIN_CA_MEMO 16
+static struct {
+        uint8_t pem_sha256[CR_SHA256_LEN];
+        struct cr_cert *cert;
+} ca_memo[CHAIN_CA_MEMO];
+static unsigned ca_memo_next;
+
+static struct cr_cert *ca_memo_get(const uint8_t h[CR_SHA256_LEN])
+{
+        for (size_t i = 0; i < CHAIN_CA_MEMO; i++)
+                if (ca_memo[i].cert && !memcmp(ca_memo[i].pem_sha256, h, CR_SHA256_LEN))
+                        return cr_cert_ref(ca_memo[i].cert);
+        return NULL;
+}
+
+static void ca_memo_put(const uint8_t h[CR_SHA256_LEN], struct cr_cert *cert)
+{
+        unsigned i = ca_memo_next++ % CHAIN_CA_MEMO;
+        cr_cert_free(ca_memo[i].cert);
+        memcpy(ca_memo[i].pem_sha256, h, CR_SHA256_LEN);
+        ca_memo[i].cert = cr_cert_ref(cert);
+}
+
 int srv_chain_parse(const char *const pem[3], struct srv_dice_chain *ret, struct rp_err *err)
 {
         static const char *const names[3] = {"DeviceID", "Alias", "device CA"};
         struct srv_dice_chain c;
         struct cr_cert **slot[3] = {&c.deviceid, &c.alias, &c.device_ca};
+        uint8_t ca_h[CR_SHA256_LEN];
         memset(&c, 0, sizeof(c));
         for (int i = 0; i < 3; i++) {
                 size_t l = pem[i] ? strlen(pem[i]) : 0;
@@ -368,6 +401,12 @@ int srv_chain_parse(const char *const pem[3], struct srv_dice_chain *ret, struct
                         return rp_err_set(err, -EBADMSG, "chain: the %s certificate PEM is %zu "
                                           "bytes; 1..%d accepted", names[i], l,
                                           SRV_ATTEST_MAX_CERT_PEM);
+                }
+                if (i == 2) {
+                        cr_sha256(pem[i], l, ca_h);
+                        c.device_ca = ca_memo_get(ca_h);
+                        if (c.device_ca)
+                                continue;
                 }
                 int r = cr_certs_from_pem(pem[i], l, 2, &v, &n, err);
                 if (r < 0 || n != 1) {
@@ -381,6 +420,8 @@ int srv_chain_parse(const char *const pem[3], struct srv_dice_chain *ret, struct
                 }
                 *slot[i] = v[0];
                 free(v);
+                if (i == 2)
+                        ca_memo_put(ca_h, c.device_ca);
         }
         _cleanup_(cr_key_freep) struct cr_key *pub = NULL;
         uint8_t id[DICE_ID_LEN];
