@@ -27,6 +27,14 @@ static int copy_durable(int in, const char *dest, struct rp_err *err)
                 return rp_err_set(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
         if (lseek(in, 0, SEEK_SET) < 0)
                 return rp_err_set(err, -errno, "cannot rewind the package: %s", strerror(errno));
+        /* in-kernel copy where the file systems allow it; read/write otherwise */
+        while ((n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0)) > 0)
+                ;
+        if (n < 0 && errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+                r = -errno;
+                unlink(tmp);
+                return rp_err_set(err, r, "cannot copy the package to '%s': %s", tmp, strerror(-r));
+        }
         while ((n = read(in, buf, sizeof(buf))) != 0) {
                 if (n < 0 && errno == EINTR)
                         continue;
