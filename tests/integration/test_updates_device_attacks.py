@@ -286,15 +286,17 @@ class World:
         self.hostile = Hostile(tmp, self.srv.url, tmp / "cacerts.pem")
         self.n = 0
 
-    def make_os(self, version, svn, key=None, tag=""):
+    def make_os(self, version, svn, key=None, tag="", released=True):
         out = self.tmp / f"os-{version}{tag}.pkg"
         p = run([binary("rampart-device"), "make-os", "--out", out, "--version", version, "--svn",
                  svn, "--key", key or self.fac.dir / "platform.key", "--tuf-root",
                  self.repo.md / "1.root.json"])
         fwid = re.search(r"image digest \(fwid\): ([0-9a-f]{64})", p.stdout).group(1)
-        r = self.srv.api("POST", "/api/v1/os-releases", self.srv.bootstrap_token,
-                         json={"name": "rampart-os", "version": version, "svn": svn, "sha256": fwid})
-        assert r.status_code in (201, 409), r.text
+        if released:
+            r = self.srv.api("POST", "/api/v1/os-releases", self.srv.bootstrap_token,
+                             json={"name": "rampart-os", "version": version, "svn": svn,
+                                   "sha256": fwid})
+            assert r.status_code in (201, 409), r.text
         return out
 
     def device(self, base_pkg):
@@ -543,3 +545,49 @@ def test_device_walks_two_root_versions_and_refuses_a_forged_one(w, tmp_path):
     finally:
         dev.stop()
         w.hostile.reply = None
+
+
+# ---- broken release ----
+
+def test_os_whose_measurement_is_not_released_is_reverted(w, tmp_path):
+    """Signed and listed, so it installs; but the service has no release for
+    its measurement, so the trial never attests: it reboots until its
+    attempts are gone, rampart-boot reverts, and the old OS reports it."""
+    pkg = w.make_os("3.0.0", 3, tag="-unreleased", released=False)
+    d = tmp_path / "repo"
+    shutil.copytree(w.repo.d, d)
+    r = Repo.__new__(Repo)
+    r.d, r.md, r.key = d, d / "metadata", {k: d / "keys" / f"{k}.pem" for k in w.repo.key}
+    r.add(pkg, w.fac.plat_pub)
+    r.publish()
+    digest = hashlib.sha256(pkg.read_bytes()).hexdigest()
+    w.hostile.images[digest] = pkg.read_bytes()
+    name = "platform/6f0e2a3c-3b1d-4c7e-9a55-0d7c1e9b2f10/3.0.0"
+    dev = w.device(w.base)
+    w.hostile.checkins.clear()
+    w.hostile.reply = lambda body: reply_of(r.files(), r.assign(dev.ueid, name))
+    dev.start()
+    try:
+        reverted = lambda: [x for c in w.hostile.checkins for x in c.get("reports", [])
+                            if x["sha256"] == digest and x["status"] == "reverted"]
+        rep = wait_for(reverted, "a reverted report", log=dev.log)[0]
+        assert "OS 3.0.0 failed to attest: reason=os_not_released" in rep["reason"], rep
+        log, ev = dev.log(), dev.events()
+        assert "installed into slot b as a trial with 2 boot attempts" in log
+        assert log.count("the trial OS cannot attest") == 2
+        assert "revert slot=b reason=trial was not confirmed" in ev
+        assert "confirm slot=b" not in ev
+        dev.wait(lambda d: (d.status() or {}).get("state") == "attested" and
+                 d.status()["os_version"] == "1.0.0", "the old OS attested")
+        assert dev.floor() <= 1
+        q = (dev.dir / "data" / "failures" / "queue").read_text()
+        assert '"revert"' in q and "os_not_released" in q
+        # never installed again
+        n = len(w.hostile.checkins)
+        wait_for(lambda: len(w.hostile.checkins) >= n + 2, "two more check-ins", log=dev.log)
+        assert dev.log().count("installed into slot b") == 1
+    finally:
+        dev.stop()
+        w.hostile.reply = None
+    log = dev.log()
+    assert "Sanitizer" not in log and "runtime error:" not in log, log[-4000:]
