@@ -233,6 +233,16 @@ static int check_str(const char *s, size_t n, enum str_kind k, size_t minlen, si
                                   what, field, bad);
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
+                /* C1 controls U+0080..U+009F are 0xc2 0x80..0x9f (the
+                 * UTF-8 check above guarantees the second byte exists and
+                 * is a continuation byte): control characters like C0. */
+                if (c == 0xc2 && (unsigned char)s[i + 1] <= 0x9f &&
+                    (k == STR_MODULE || k == STR_TEXT))
+                        return rp_err_set(err, -EINVAL,
+                                          "%s: field '%s' is \"%s\": control character U+%04X "
+                                          "at %zu is not allowed (%s)",
+                                          what, field, quote(s, n, q, sizeof(q)),
+                                          (unsigned)(unsigned char)s[i + 1], i, kind_desc(k));
                 if (c >= 0x80 && (k == STR_MODULE || k == STR_TEXT))
                         continue;
                 if (!kind_char_ok(k, c))

@@ -471,9 +471,57 @@ static void test_watchdog_frames(void **state)
         free(json);
 }
 
+/* C1 controls (U+0080..U+009F, e.g. NEL U+0085) are control characters
+ * too: refused in function names, module names and details, whether the
+ * JSON escapes them or carries the raw UTF-8 bytes, and never built;
+ * U+00A0, the first code point after them, is ordinary text. */
+static void test_c1_controls(void **state)
+{
+        struct fail_event ev;
+        struct fail_batch b;
+        struct rp_err err = {0};
+        char *good, *bad, *json;
+        size_t len;
+        static const struct {
+                const char *from, *to, *needle;
+        } cases[] = {
+                {"\"function\":\"parse_packet\"", "\"function\":\"parse\\u0085packet\"",
+                 "control character U+0085 at 5"},
+                {"\"function\":\"parse_packet\"", "\"function\":\"parse\xc2\x85packet\"",
+                 "control character U+0085 at 5"},
+                {"\"function\":\"parse_packet\"", "\"function\":\"\\u0080\"",
+                 "control character U+0080 at 0"},
+                {"\"function\":\"parse_packet\"", "\"function\":\"parse\\u009f\"",
+                 "control character U+009F at 5"},
+                {"\"module\":\"telemetry\"", "\"module\":\"tele\\u009bmetry\"",
+                 "control character U+009B at 4"},
+        };
+
+        (void)state;
+        crash_event(&ev);
+        good = build1(&ev);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                bad = replace(good, cases[i].from, cases[i].to);
+                expect_reject(bad, -EINVAL, cases[i].needle);
+                free(bad);
+        }
+        /* the builder refuses what the parser refuses */
+        strcpy(ev.frames[0].function, "parse\xc2\x85packet");
+        assert_int_equal(fail_batch_build(BID, 0, &ev, 1, &json, &len, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "U+0085"));
+        /* U+00A0 and U+00C5 are not controls */
+        bad = replace(good, "\"function\":\"parse_packet\"", "\"function\":\"parse\\u00a0\\u00c5\"");
+        assert_int_equal(fail_batch_parse(bad, strlen(bad), &b, &err), 0);
+        assert_string_equal(b.events[0].frames[0].function, "parse\xc2\xa0\xc3\x85");
+        fail_batch_free(&b);
+        free(bad);
+        free(good);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_c1_controls),
                 cmocka_unit_test(test_golden_encoding),
                 cmocka_unit_test(test_roundtrip_all_classes),
                 cmocka_unit_test(test_rejects_structure),
