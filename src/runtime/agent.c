@@ -932,7 +932,11 @@ static bool deferred(struct rtd_agent *a, const struct tuf_image *img, const cha
         }
         if (d && until > d->since + a->cfg.max_defer_s)
                 until = d->since + a->cfg.max_defer_s;
-        rp_info(LOG, "update: '%s' deferred by an app until %ld", img->name, (long)until);
+        {
+                char t[21];
+                tuf_time_format(until, t);
+                rp_info(LOG, "update: '%s' deferred by an app until %s", img->name, t);
+        }
         if ((until - now) * 1000 < *next_ms)
                 *next_ms = (long)(until - now) * 1000;
         return true;

@@ -372,6 +372,7 @@ def test_power_loss_at_every_write_point_of_an_os_install(w, point):
 # ---- app updates ----
 
 COUNTER = "0c8e4b7a-2f1d-4c3b-8a9e-5d6f7a8b9c01"
+PROBE = "11111111-2222-4333-8444-5555555555d1"
 
 
 @pytest.fixture(scope="module")
@@ -382,7 +383,7 @@ def app(w, tmp_path_factory):
     key, pub = tmp / "acme.pem", tmp / "acme.pub"
     run([binary("rampart"), "keys", "generate", "--out", key, "--pub", pub])
     run([binary("rampart"), "repo", "delegate", "--dir", w.d, "--tenant", "acme", "--key", pub,
-         "--component", COUNTER])
+         "--component", COUNTER, "--component", PROBE])
     w.cli("platform", "repo", "upload", "targets", w.md / "targets.json")
     w.cli("platform", "repo", "bind", "acme", w.tid)
     top = pathlib.Path(binary("rampart")).parents[2]
@@ -404,6 +405,25 @@ def app(w, tmp_path_factory):
         w.cli("acme", "image", "upload", pkg, "--targets", w.md / "acme.json")
         imgs = w.srv.api("GET", "/api/v1/images", w.admin).json()["items"]
         ids[version] = next(i["id"] for i in imgs if i["sha256"] == sha(pkg))
+    # an app that defers updates for 60 s from its start and logs system events
+    d = tmp / "probe"
+    (d / "bin").mkdir(parents=True)
+    (d / "lib").mkdir()
+    shutil.copy(top / "src" / "sdk" / "app-sdkprobe", d / "bin" / "probe")
+    shutil.copy(top / "src" / "sdk" / "librampart.so.1", d / "lib" / "librampart.so.1")
+    (d / "app_manifest.json").write_text(json.dumps({
+        "SchemaVersion": 1, "Name": "probe", "ComponentId": PROBE, "EntryPoint": "/bin/probe",
+        "CmdArgs": ["defer:60", "events"],
+        "Capabilities": {"SoftwareUpdateDeferral": True, "SystemEventNotifications": True}}))
+    pkg = tmp / "probe.pkg"
+    run([binary("rampart"), "image", "pack", d, "--out", pkg, "--name", "probe", "--type", "app",
+         "--version", "1", "--svn", "1", "--component-id", PROBE])
+    run([binary("rampart"), "image", "sign", pkg, "--key", key])
+    run([binary("rampart"), "repo", "add-target", "--dir", w.d, "--trust", pub, "--tenant", "acme",
+         "--key", key, pkg])
+    w.cli("acme", "image", "upload", pkg, "--targets", w.md / "acme.json")
+    imgs = w.srv.api("GET", "/api/v1/images", w.admin).json()["items"]
+    ids["probe"] = next(i["id"] for i in imgs if i["sha256"] == sha(pkg))
     return ids
 
 
@@ -458,6 +478,31 @@ def test_power_loss_during_an_app_install(w, app, point):
     try:
         dev.start()
         dev.wait(lambda d: current_app(d) == "v/2", "app version 2 after the cut")
+        wait_for(lambda: (w.dev_row(dep, dev) or {}).get("status") == "installed",
+                 "the deployment to show installed", log=dev.log)
+    finally:
+        dev.stop()
+    no_sanitizer_reports(dev)
+
+
+def test_os_update_deferred_by_an_app_up_to_the_limit(w, app):
+    dev = w.device(w.os["1.0.0"])
+    w.deploy(dev, app["probe"])
+    applog = dev.dir / "data" / "apps" / "state" / "log" / "probe.log"
+    dev.start(env={"RAMPARTD_UPDATE_MAX_DEFER_S": "3"})
+    try:
+        dev.wait(lambda d: applog.exists() and "probe: defer:60 -> 0" in applog.read_text(),
+                 "the probe app to defer updates")
+        dep = w.deploy(dev, w.os_id["2.0.0"])
+        dev.wait(lambda d: (d.status() or {}).get("os_version") == "2.0.0" and
+                 d.status()["state"] == "attested", "OS 2.0.0 after the deferral limit")
+        log = dev.log()
+        i_def = log.index("deferred by an app until")
+        i_lim = log.index("was deferred for")
+        i_inst = log.index("installed into slot b")
+        assert i_def < i_lim < i_inst and "the limit: installing now" in log
+        # the app was told the OS update is pending (event text "os")
+        assert re.search(r"probe: event \d+ 'os'", applog.read_text()), applog.read_text()
         wait_for(lambda: (w.dev_row(dep, dev) or {}).get("status") == "installed",
                  "the deployment to show installed", log=dev.log)
     finally:
