@@ -64,14 +64,21 @@ static bool fault_signal(int sig)
 }
 
 /* Copies an untrusted name into a fixed field: truncated at the cap, control
- * characters and DEL replaced by '?', so the result always validates. */
+ * characters (C0, DEL and the C1 range U+0080..U+009F, which is 0xc2
+ * 0x80..0x9f in UTF-8) replaced by '?', so the result always validates. */
 static void copy_name(char *dst, size_t cap, const char *src)
 {
         size_t i = 0;
 
-        for (; src && src[i] && i < cap - 1; i++) {
-                unsigned char c = (unsigned char)src[i];
-                dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        for (size_t s = 0; src && src[s] && i < cap - 1; s++) {
+                unsigned char c = (unsigned char)src[s];
+                if (c == 0xc2 && (unsigned char)src[s + 1] >= 0x80 &&
+                    (unsigned char)src[s + 1] <= 0x9f) {
+                        dst[i++] = '?';
+                        s++;
+                        continue;
+                }
+                dst[i++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
         }
         dst[i] = '\0';
         /* never end inside a UTF-8 sequence cut by the cap */
