@@ -920,7 +920,9 @@ static bool deferred(struct rtd_agent *a, const struct tuf_image *img, const cha
                         d = &a->defer[i];
         if (until <= now)
                 return false;
-        if (!d && a->n_defer < TUF_MAX_IMAGES) {
+        if (!d) {
+                if (a->n_defer == TUF_MAX_IMAGES)
+                        a->n_defer = 0;         /* forget the oldest deferrals */
                 d = &a->defer[a->n_defer++];
                 copy_str(d->sha256, sizeof(d->sha256), sha);
                 d->since = now;
