@@ -179,14 +179,22 @@ static void set_state(struct srv_req *r, const char *state)
 {
         const char *ueid = srv_req_param(r, "device");
         srv_audit_target(r, ueid);
+        if (!srv_ueid_valid(ueid))
+                return srv_reply_error(r, 404, "not_found", "no device '%.64s'", ueid);
+        struct rp_err err = {0};
+        struct store *st = srv_req_store(r);
+        _cleanup_free_ struct store_device *d = calloc(1, sizeof(*d));
+        if (!d)
+                return srv_reply_error(r, 503, "unavailable", "out of memory");
+        /* The device first: another tenant's UEID is "no device", whatever
+         * the body says. */
+        if (store_device_get(st, srv_req_tenant(r), ueid, d, &err) < 0)
+                return srv_reply_err(r, &err);
         _cleanup_(json_decrefp) json_t *b = NULL;
         if (srv_req_json_opt(r, block_fields, strcmp(state, "blocked") ? 0 : 1, &b) < 0)
                 return;
-        if (!srv_ueid_valid(ueid))
-                return srv_reply_error(r, 404, "not_found", "no device '%.64s'", ueid);
         const char *reason = json_string_value(json_object_get(b, "reason"));
-        struct rp_err err = {0};
-        if (store_device_set_state(srv_req_store(r), srv_req_tenant(r), ueid, state, reason,
+        if (store_device_set_state(st, srv_req_tenant(r), ueid, state, reason,
                                    srv_now_ms(), &err) < 0)
                 return srv_reply_err(r, &err);
         if (reason)

@@ -208,9 +208,8 @@ static void group_update(struct srv_req *r)
 {
         const char *id = srv_req_param(r, "group");
         srv_audit_target(r, id);
-        _cleanup_(json_decrefp) json_t *b = NULL;
-        if (srv_req_json(r, SRV_FIELDS(update_fields), &b) < 0)
-                return;
+        /* The group first: another tenant's group is "not found", whatever
+         * the body says. */
         if (!srv_id_valid("grp", id))
                 return srv_reply_error(r, 404, "not_found", "no device group '%.64s'", id);
         struct store *st = srv_req_store(r);
@@ -218,6 +217,9 @@ static void group_update(struct srv_req *r)
         struct rp_err err = {0};
         if (store_group_get(st, srv_req_tenant(r), id, &g, &err) < 0)
                 return srv_reply_err(r, &err);
+        _cleanup_(json_decrefp) json_t *b = NULL;
+        if (srv_req_json(r, SRV_FIELDS(update_fields), &b) < 0)
+                return;
         if (json_object_size(b) == 0)
                 return srv_reply_error(r, 400, "bad_request", "nothing to update: give at least "
                                        "one of name, description, update_policy, os_feed, "

@@ -100,9 +100,8 @@ static void product_update(struct srv_req *r)
 {
         const char *id = srv_req_param(r, "product");
         srv_audit_target(r, id);
-        _cleanup_(json_decrefp) json_t *b = NULL;
-        if (srv_req_json(r, SRV_FIELDS(update_fields), &b) < 0)
-                return;
+        /* The product first: another tenant's product is "not found",
+         * whatever the body says. */
         if (!srv_id_valid("prd", id))
                 return srv_reply_error(r, 404, "not_found", "no product '%.64s'", id);
         struct store *st = srv_req_store(r);
@@ -110,6 +109,9 @@ static void product_update(struct srv_req *r)
         struct rp_err err = {0};
         if (store_product_get(st, srv_req_tenant(r), id, &p, &err) < 0)
                 return srv_reply_err(r, &err);
+        _cleanup_(json_decrefp) json_t *b = NULL;
+        if (srv_req_json(r, SRV_FIELDS(update_fields), &b) < 0)
+                return;
         if (json_object_size(b) == 0)
                 return srv_reply_error(r, 400, "bad_request",
                                        "nothing to update: give 'name' or 'description'");
