@@ -799,6 +799,8 @@ static const char *method_name(enum evhttp_cmd_type c)
         case EVHTTP_REQ_PATCH: return "PATCH";
         case EVHTTP_REQ_DELETE: return "DELETE";
         case EVHTTP_REQ_HEAD: return "HEAD";
+        case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+        case EVHTTP_REQ_TRACE: return "TRACE";
         default: return "OTHER";
         }
 }

@@ -615,8 +615,13 @@ int srv_new(const struct srv_config *cfg, struct srv **ret, char **ret_bootstrap
         /* read (and drop) an oversized body before closing, so the client
          * sees the 413 instead of a reset mid-upload */
         evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
+        /* HEAD, OPTIONS and TRACE reach the router too, so they get a JSON
+         * 405 rather than evhttp's HTML 501. Not CONNECT: evhttp keeps a
+         * CONNECT connection open as a tunnel after the reply. */
         evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                                    EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
+                                                    EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+                                                    EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS |
+                                                    EVHTTP_REQ_TRACE);
         evhttp_set_default_content_type(s->http, "application/json");
         for (size_t i = 0; i < s->cfg.n_listen; i++) {
                 char host[256];
