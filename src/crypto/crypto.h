@@ -162,6 +162,14 @@ int cr_cert_from_pem(const void *pem, size_t len, struct cr_cert **ret, struct r
 /* Parses every certificate of a PEM bundle, in order; at most `max`. */
 int cr_certs_from_pem(const void *pem, size_t len, size_t max, struct cr_cert ***ret,
                       size_t *ret_n, struct rp_err *err) RP_WUR;
+/* The same, without decoding each certificate's public key while parsing
+ * (on OpenSSL 3.0 that decode costs more than an ECDSA verification). Such
+ * a certificate works with every accessor below, cr_cert_pubkey and
+ * cr_cert_verify_signature (ECDSA with SHA-256 only), but cannot be part of
+ * a cr_chain_verify chain, be re-signed, or be used for TLS: OpenSSL refuses
+ * it there. For certificates that are only checked one signature at a time. */
+int cr_certs_from_pem_keyless(const void *pem, size_t len, size_t max, struct cr_cert ***ret,
+                              size_t *ret_n, struct rp_err *err) RP_WUR;
 void cr_certs_free(struct cr_cert **v, size_t n);
 int cr_cert_to_pem(const struct cr_cert *c, char **ret_pem, struct rp_err *err) RP_WUR;
 int cr_cert_from_der(const void *der, size_t len, struct cr_cert **ret, struct rp_err *err) RP_WUR;

@@ -30,6 +30,25 @@ int cr_pkey_check_p256(EVP_PKEY *pkey, struct rp_err *err) RP_WUR;
  * so every handle holds a provider key. */
 int cr_key_wrap(EVP_PKEY *pkey, bool priv, struct cr_key **ret, struct rp_err *err) RP_WUR;
 
+/* A library context holding only the null provider. On OpenSSL 3.0,
+ * decoding the public key embedded in a certificate or CSR goes through the
+ * provider decoder framework, whose set-up costs more than an ECDSA
+ * verification; parsed in this context, the key is left undecoded (no
+ * decoder exists) and is read later with cr_key_from_spki. An object parsed
+ * in it can do no cryptography through OpenSSL itself (fetches fail, so
+ * such uses fail closed). NULL if it cannot be created. */
+OSSL_LIB_CTX *cr_keyless_libctx(void);
+/* The P-256 public key of a SubjectPublicKeyInfo, checked as cr_key_wrap
+ * checks keys; other key types and curves are refused with the same
+ * messages as cr_key_pub_from_der. */
+int cr_key_from_spki(X509_PUBKEY *xpk, struct cr_key **ret, struct rp_err *err) RP_WUR;
+
+/* Verifies `sig` (ECDSA P-256 / SHA-256) with `pub` over the first element
+ * of the DER SEQUENCE `der` (the signed part of a certificate or CSR, as
+ * received). -EBADMSG when it does not verify. */
+int cr_signed_part_verify(const uint8_t *der, size_t len, const ASN1_BIT_STRING *sig,
+                          const struct cr_key *pub, struct rp_err *err) RP_WUR;
+
 static inline X509 *cr_cert_x509(const struct cr_cert *c) { return (X509 *)c; }
 /* Takes ownership of `x`. */
 static inline struct cr_cert *cr_cert_wrap(X509 *x) { return (struct cr_cert *)x; }

@@ -46,11 +46,51 @@ static bool looks_like_pem(const uint8_t *p, size_t len)
         return len - i >= 10 && memcmp(p + i, "-----BEGIN", 10) == 0;
 }
 
+/* The DER of the first element inside the SEQUENCE `der`: the signed part
+ * of a certificate or CSR, exactly as it was received (OpenSSL re-encodes a
+ * parsed object from the bytes it cached at parse time). */
+static int signed_part(const uint8_t *der, size_t len, const uint8_t **ret, size_t *ret_len)
+{
+        const unsigned char *p = der, *inner;
+        long n = 0;
+        int tag, cls;
+
+        if (ASN1_get_object(&p, &n, &tag, &cls, (long)len) != V_ASN1_CONSTRUCTED ||
+            tag != V_ASN1_SEQUENCE)
+                return -EBADMSG;
+        inner = p;
+        if (ASN1_get_object(&p, &n, &tag, &cls, (long)(len - (size_t)(inner - der))) !=
+                    V_ASN1_CONSTRUCTED ||
+            tag != V_ASN1_SEQUENCE)
+                return -EBADMSG;
+        *ret = inner;
+        *ret_len = (size_t)(p - inner) + (size_t)n;
+        return 0;
+}
+
+int cr_signed_part_verify(const uint8_t *der, size_t len, const ASN1_BIT_STRING *sig,
+                          const struct cr_key *pub, struct rp_err *err)
+{
+        const uint8_t *tbs = NULL;
+        size_t tbs_len = 0;
+
+        /* as OpenSSL's ASN1_item_verify: a signature BIT STRING has no
+         * unused bits */
+        if (!sig || (sig->flags & 0x07))
+                return rp_err_set(err, -EBADMSG, "signature BIT STRING has unused bits");
+        if (signed_part(der, len, &tbs, &tbs_len) < 0)
+                return rp_err_set(err, -EBADMSG, "signed part cannot be found");
+        return cr_verify(pub, tbs, tbs_len, ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig),
+                         err);
+}
+
 int cr_csr_parse(const void *data, size_t len, struct cr_csr **ret, struct rp_err *err)
 {
         X509_REQ *req;
-        EVP_PKEY *pkey;
-        int r, nid;
+        struct cr_key *pub = NULL;
+        const ASN1_BIT_STRING *sig = NULL;
+        uint8_t *der = NULL;
+        int r, nid, der_len;
 
         ERR_clear_error();
         if (!data || len == 0)
@@ -68,21 +108,25 @@ int cr_csr_parse(const void *data, size_t len, struct cr_csr **ret, struct rp_er
                         return cr_ossl_err(err, -EINVAL, "cannot parse PEM CSR");
         } else {
                 const unsigned char *p = data;
-                req = d2i_X509_REQ(NULL, &p, (long)len);
-                if (!req)
+                OSSL_LIB_CTX *kl = cr_keyless_libctx();
+                /* parsed in the keyless context, the key is read below
+                 * without the provider decoder */
+                ERR_set_mark();
+                req = kl ? (X509_REQ *)ASN1_item_d2i_ex(NULL, &p, (long)len,
+                                                        ASN1_ITEM_rptr(X509_REQ), kl, NULL)
+                         : d2i_X509_REQ(NULL, &p, (long)len);
+                if (!req) {
+                        ERR_clear_last_mark();
                         return cr_ossl_err(err, -EINVAL, "cannot parse DER CSR");
+                }
+                ERR_pop_to_mark();
                 if ((size_t)(p - (const unsigned char *)data) != len) {
                         X509_REQ_free(req);
                         return rp_err_set(err, -EINVAL, "DER CSR has %zu trailing bytes",
                                           len - (size_t)(p - (const unsigned char *)data));
                 }
         }
-        pkey = X509_REQ_get0_pubkey(req);
-        if (!pkey) {
-                X509_REQ_free(req);
-                return cr_ossl_err(err, -EINVAL, "CSR public key cannot be decoded");
-        }
-        r = cr_pkey_check_p256(pkey, err);
+        r = cr_key_from_spki(X509_REQ_get_X509_PUBKEY(req), &pub, err);
         if (r < 0) {
                 X509_REQ_free(req);
                 return rp_err_prefix(err, "CSR");
@@ -90,11 +134,19 @@ int cr_csr_parse(const void *data, size_t len, struct cr_csr **ret, struct rp_er
         nid = X509_REQ_get_signature_nid(req);
         if (nid != NID_ecdsa_with_SHA256) {
                 X509_REQ_free(req);
+                cr_key_free(pub);
                 return rp_err_set(err, -EINVAL, "CSR is signed with %s, only ecdsa-with-SHA256 "
                                   "is accepted", nid == NID_undef ? "an unknown algorithm" :
                                   OBJ_nid2sn(nid));
         }
-        if (X509_REQ_verify(req, pkey) != 1) {
+        /* proof of possession: the self-signature over the request info as
+         * received, with the request's own key */
+        X509_REQ_get0_signature(req, &sig, NULL);
+        der_len = i2d_X509_REQ(req, &der);
+        r = der_len > 0 ? cr_signed_part_verify(der, (size_t)der_len, sig, pub, err) : -EIO;
+        OPENSSL_free(der);
+        cr_key_free(pub);
+        if (r < 0) {
                 X509_REQ_free(req);
                 return cr_ossl_err(err, -EBADMSG, "CSR self-signature does not verify (no "
                                    "proof of possession of its key)");
@@ -153,16 +205,9 @@ int cr_csr_to_pem(const struct cr_csr *c, char **ret_pem, struct rp_err *err)
 
 int cr_csr_pubkey(const struct cr_csr *c, struct cr_key **ret)
 {
-        EVP_PKEY *pkey = X509_REQ_get_pubkey(cr_csr_req(c));   /* new reference */
-        int r;
+        int r = cr_key_from_spki(X509_REQ_get_X509_PUBKEY(cr_csr_req(c)), ret, NULL);
 
-        if (!pkey) {
-                ERR_clear_error();
-                return -EINVAL;
-        }
-        r = cr_key_wrap(pkey, false, ret, NULL);
-        if (r < 0)
-                EVP_PKEY_free(pkey);
+        ERR_clear_error();
         return r;
 }
 

@@ -12,7 +12,9 @@
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +410,65 @@ int cr_key_pub_from_der(const void *der, size_t len, struct cr_key **ret, struct
         r = cr_key_wrap(pkey, false, ret, err);
         if (r < 0)
                 EVP_PKEY_free(pkey);
+        return r;
+}
+
+static OSSL_LIB_CTX *keyless_ctx;
+
+static void keyless_init(void)
+{
+        OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+
+        /* an explicitly loaded provider keeps the default one from being
+         * loaded into this context on first use */
+        if (ctx && !OSSL_PROVIDER_load(ctx, "null")) {
+                OSSL_LIB_CTX_free(ctx);
+                ctx = NULL;
+        }
+        ERR_clear_error();
+        keyless_ctx = ctx;
+}
+
+OSSL_LIB_CTX *cr_keyless_libctx(void)
+{
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+        pthread_once(&once, keyless_init);
+        return keyless_ctx;
+}
+
+int cr_key_from_spki(X509_PUBKEY *xpk, struct cr_key **ret, struct rp_err *err)
+{
+        ASN1_OBJECT *alg = NULL;
+        const unsigned char *pk = NULL;
+        int pklen = 0, ptype = 0, r;
+        X509_ALGOR *palg = NULL;
+        const void *pval = NULL;
+        uint8_t *der = NULL;
+        OSSL_PARAM params[3];
+
+        ERR_clear_error();
+        if (!xpk || X509_PUBKEY_get0_param(&alg, &pk, &pklen, &palg, xpk) != 1)
+                return cr_ossl_err(err, -EINVAL, "cannot read the SubjectPublicKeyInfo");
+        X509_ALGOR_get0(NULL, &ptype, &pval, palg);
+        if (OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey && ptype == V_ASN1_OBJECT &&
+            OBJ_obj2nid(pval) == NID_X9_62_prime256v1 && pklen > 0 &&
+            pklen <= CR_P256_PUB_LEN) {
+                /* the point is checked on import (on the curve) and by
+                 * cr_key_wrap */
+                params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                             (char *)P256_NAME, 0);
+                params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                                              (void *)pk, (size_t)pklen);
+                params[2] = OSSL_PARAM_construct_end();
+                return key_from_params(params, false, ret, err);
+        }
+        /* anything else is refused; the full decoder names what it is */
+        pklen = i2d_X509_PUBKEY(xpk, &der);
+        if (pklen <= 0)
+                return cr_ossl_err(err, -EINVAL, "cannot encode the SubjectPublicKeyInfo");
+        r = cr_key_pub_from_der(der, (size_t)pklen, ret, err);
+        OPENSSL_free(der);
         return r;
 }
 

@@ -610,8 +610,10 @@ int cr_cert_from_pem(const void *pem, size_t len, struct cr_cert **ret, struct r
         return 0;
 }
 
-int cr_certs_from_pem(const void *pem, size_t len, size_t max, struct cr_cert ***ret,
-                      size_t *ret_n, struct rp_err *err)
+/* `ctx` NULL: OpenSSL's default library context; else each certificate is
+ * parsed in `ctx` (the keyless context). */
+static int certs_from_pem(const void *pem, size_t len, size_t max, OSSL_LIB_CTX *ctx,
+                          struct cr_cert ***ret, size_t *ret_n, struct rp_err *err)
 {
         struct cr_cert **v = NULL;
         size_t n = 0;
@@ -630,8 +632,21 @@ int cr_certs_from_pem(const void *pem, size_t len, size_t max, struct cr_cert **
         if (!bio)
                 return cr_ossl_err(err, -ENOMEM, "cannot allocate BIO");
         for (;;) {
-                X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+                X509 *x = NULL;
                 struct cr_cert **nv;
+                if (ctx) {
+                        x = X509_new_ex(ctx, NULL);
+                        if (!x) {
+                                r = cr_ossl_err(err, -ENOMEM, "out of memory");
+                                goto out;
+                        }
+                        if (!PEM_read_bio_X509(bio, &x, NULL, NULL)) {
+                                X509_free(x);   /* NULL if the decoder freed it */
+                                x = NULL;
+                        }
+                } else {
+                        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+                }
                 if (!x) {
                         unsigned long e = ERR_peek_last_error();
                         if (n > 0 && ERR_GET_LIB(e) == ERR_LIB_PEM &&
@@ -671,6 +686,25 @@ out:
         *ret = v;
         *ret_n = n;
         return 0;
+}
+
+int cr_certs_from_pem(const void *pem, size_t len, size_t max, struct cr_cert ***ret,
+                      size_t *ret_n, struct rp_err *err)
+{
+        return certs_from_pem(pem, len, max, NULL, ret, ret_n, err);
+}
+
+int cr_certs_from_pem_keyless(const void *pem, size_t len, size_t max, struct cr_cert ***ret,
+                              size_t *ret_n, struct rp_err *err)
+{
+        OSSL_LIB_CTX *kl = cr_keyless_libctx();
+        int r = certs_from_pem(pem, len, max, kl, ret, ret_n, err);
+
+        /* what the parse could not do in that context (the key decode, the
+         * SHA-1 cache) leaves errors behind */
+        if (r == 0)
+                ERR_clear_error();
+        return r;
 }
 
 void cr_certs_free(struct cr_cert **v, size_t n)
@@ -785,12 +819,17 @@ int cr_cert_to_der(const struct cr_cert *c, uint8_t **ret_der, size_t *ret_len)
 
 int cr_cert_pubkey(const struct cr_cert *c, struct cr_key **ret)
 {
-        EVP_PKEY *pkey = X509_get_pubkey(cr_cert_x509(c));   /* new reference */
+        X509 *x = cr_cert_x509(c);
+        EVP_PKEY *pkey;
         int r;
 
+        ERR_set_mark();
+        pkey = X509_get_pubkey(x);   /* new reference; NULL when parsed keyless */
+        ERR_pop_to_mark();
         if (!pkey) {
+                r = cr_key_from_spki(X509_get_X509_PUBKEY(x), ret, NULL);
                 ERR_clear_error();
-                return -EINVAL;
+                return r;
         }
         r = cr_key_wrap(pkey, false, ret, NULL);
         if (r < 0)
@@ -918,12 +957,16 @@ int cr_cert_ext(const struct cr_cert *c, const char *oid, uint8_t **ret_der, siz
 
 int cr_cert_fingerprint(const struct cr_cert *c, uint8_t out[CR_SHA256_LEN])
 {
-        unsigned int n = 0;
+        uint8_t *der = NULL;
+        size_t len = 0;
+        /* hashed here: X509_digest fetches SHA-256 in the certificate's
+         * library context, which a keyless certificate cannot */
+        int r = cr_cert_to_der(c, &der, &len);
 
-        if (X509_digest(cr_cert_x509(c), EVP_sha256(), out, &n) != 1 || n != CR_SHA256_LEN) {
-                ERR_clear_error();
-                return -EIO;
-        }
+        if (r < 0)
+                return r;
+        cr_sha256(der, len, out);
+        free(der);
         return 0;
 }
 
@@ -935,12 +978,32 @@ bool cr_cert_is_ca(const struct cr_cert *c)
 int cr_cert_verify_signature(const struct cr_cert *c, const struct cr_key *issuer_pub,
                              struct rp_err *err)
 {
+        X509 *x = cr_cert_x509(c);
+        const ASN1_BIT_STRING *sig = NULL;
+        const X509_ALGOR *alg = NULL;
+        const ASN1_OBJECT *oid = NULL;
         char subj[128];
 
         ERR_clear_error();
-        if (X509_verify(cr_cert_x509(c), issuer_pub->pkey) == 1)
+        X509_get0_signature(&sig, &alg, x);
+        X509_ALGOR_get0(&oid, NULL, NULL, alg);
+        if (OBJ_obj2nid(oid) == NID_ecdsa_with_SHA256 &&
+            X509_ALGOR_cmp(alg, X509_get0_tbs_sigalg(x)) == 0) {
+                /* what X509_verify does for this algorithm, without the
+                 * certificate's library context (a keyless certificate's
+                 * cannot verify anything) */
+                uint8_t *der = NULL;
+                size_t len = 0;
+                int r = cr_cert_to_der(c, &der, &len);
+                if (r == 0)
+                        r = cr_signed_part_verify(der, len, sig, issuer_pub, NULL);
+                free(der);
+                if (r == 0)
+                        return 0;
+        } else if (X509_verify(x, issuer_pub->pkey) == 1) {
                 return 0;
-        cr_x509_name_line(X509_get_subject_name(cr_cert_x509(c)), subj, sizeof(subj));
+        }
+        cr_x509_name_line(X509_get_subject_name(x), subj, sizeof(subj));
         return cr_ossl_err(err, -EBADMSG, "signature of certificate '%s' does not verify with "
                            "the given issuer key", subj);
 }

@@ -408,7 +408,11 @@ int srv_chain_parse(const char *const pem[3], struct srv_dice_chain *ret, struct
                         if (c.device_ca)
                                 continue;
                 }
-                int r = cr_certs_from_pem(pem[i], l, 2, &v, &n, err);
+                /* the Alias certificate is only ever checked one signature at a
+                 * time (never as part of an OpenSSL chain), so its key need not
+                 * go through the provider decoder while parsing */
+                int r = i == 1 ? cr_certs_from_pem_keyless(pem[i], l, 2, &v, &n, err)
+                               : cr_certs_from_pem(pem[i], l, 2, &v, &n, err);
                 if (r < 0 || n != 1) {
                         if (r == 0)
                                 cr_certs_free(v, n);

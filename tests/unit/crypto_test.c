@@ -1020,6 +1020,78 @@ static void test_cert_fields(void **state)
         pki_free(&p);
 }
 
+/* A certificate parsed keyless reads and verifies like a normal one, one
+ * signature at a time, and fails closed where OpenSSL itself would need
+ * its key (a chain). */
+static void test_cert_keyless(void **state)
+{
+        struct pki p;
+        struct rp_err err = {0};
+        char *pem = NULL, *s = NULL;
+        struct cr_cert **v = NULL;
+        struct cr_key *k = NULL;
+        size_t n = 0;
+        uint8_t f1[32], f2[32], *der = NULL, *ext = NULL;
+        size_t dn = 0, en = 0;
+        time_t nb = 0, na = 0;
+
+        (void)state;
+        pki_build(&p, 0x61, 0);
+        assert_int_equal(cr_cert_to_pem(p.leaf, &pem, &err), 0);
+        assert_int_equal(cr_certs_from_pem_keyless(pem, strlen(pem), 2, &v, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(cr_cert_subject_cn(v[0], &s), 0);
+        assert_string_equal(s, "device-0001");
+        free(s);
+        assert_int_equal(cr_cert_validity(v[0], &nb, &na), 0);
+        assert_true(na > nb);
+        assert_int_equal(cr_cert_ext(v[0], "2.23.133.5.4.1", &ext, &en), 0);
+        assert_memory_equal(ext, tcb_der, sizeof(tcb_der));
+        free(ext);
+        assert_int_equal(cr_cert_fingerprint(v[0], f1), 0);
+        assert_int_equal(cr_cert_fingerprint(p.leaf, f2), 0);
+        assert_memory_equal(f1, f2, 32);
+        assert_int_equal(cr_cert_pubkey(v[0], &k), 0);
+        assert_true(cr_key_pub_equal(k, p.leaf_key));
+        cr_key_free(k);
+        assert_int_equal(cr_cert_verify_signature(v[0], p.inter_key, &err), 0);
+        assert_int_equal(cr_cert_verify_signature(v[0], p.root_key, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "device-0001"));
+        /* OpenSSL cannot use it in a chain: refused, never accepted */
+        {
+                struct cr_cert *un[1] = {p.inter}, *tr[1] = {p.root};
+                assert_int_equal(cr_chain_verify(p.leaf, un, 1, tr, 1, 0, &err), 0);
+                assert_int_equal(cr_chain_verify(v[0], un, 1, tr, 1, 0, &err), -EBADMSG);
+        }
+        cr_certs_free(v, n);
+        v = NULL;
+        /* a changed byte in the signed part no longer verifies */
+        assert_int_equal(cr_cert_to_der(p.leaf, &der, &dn), 0);
+        {
+                uint8_t *cn = memmem(der, dn, "device-0001", 11);
+                struct cr_cert *c = NULL;
+                char *bad = NULL;
+                assert_non_null(cn);
+                cn[0] = 'D';
+                assert_int_equal(cr_cert_from_der(der, dn, &c, &err), 0);
+                assert_int_equal(cr_cert_to_pem(c, &bad, &err), 0);
+                cr_cert_free(c);
+                assert_int_equal(cr_certs_from_pem_keyless(bad, strlen(bad), 2, &v, &n, &err), 0);
+                assert_int_equal(cr_cert_verify_signature(v[0], p.inter_key, &err), -EBADMSG);
+                cr_certs_free(v, n);
+                v = NULL;
+                free(bad);
+        }
+        free(der);
+        /* garbage and empty input are refused as by cr_certs_from_pem */
+        assert_int_equal(cr_certs_from_pem_keyless("-----BEGIN CERTIFICATE-----\nAA\n", 31, 2,
+                                                   &v, &n, &err), -EINVAL);
+        assert_int_equal(cr_certs_from_pem_keyless("x", 1, 2, &v, &n, &err), -EINVAL);
+        assert_null(v);
+        free(pem);
+        pki_free(&p);
+}
+
 static void test_cert_pem_bundle(void **state)
 {
         struct pki p;
@@ -1740,6 +1812,7 @@ int main(void)
                 cmocka_unit_test(test_sign_verify_raw_and_digest),
                 cmocka_unit_test(test_sign_openssl_cli),
                 cmocka_unit_test(test_cert_fields),
+                cmocka_unit_test(test_cert_keyless),
                 cmocka_unit_test(test_cert_pem_bundle),
                 cmocka_unit_test(test_chain_verify),
                 cmocka_unit_test(test_chain_expired_leaf),
