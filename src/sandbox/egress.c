@@ -46,6 +46,11 @@ int sbx_egress_init(struct sbx_egress *eg, const struct img_manifest *m, const c
         eg->m = m;
         eg->etc_fd = -1;
         eg->cached_pidfd = eg->cached_fdinfo = -1;
+        for (size_t i = 0; i < SBX_EGRESS_FDINFO_CACHE; i++)
+                eg->fdinfo_num[i] = eg->fdinfo_file[i] = -1;
+        for (size_t c = 0; c < m->n_conns; c++)
+                if (m->conns[c].kind == IMG_HOST_NAME)
+                        eg->has_names = true;
         if (hosts_file && snprintf(eg->hosts_file, sizeof(eg->hosts_file), "%s", hosts_file) >=
                                   (int)sizeof(eg->hosts_file))
                 return rp_err_set(err, -ENAMETOOLONG, "egress: hosts file path too long");
@@ -56,10 +61,13 @@ int sbx_egress_init(struct sbx_egress *eg, const struct img_manifest *m, const c
         return sbx_egress_refresh(eg, true, err);
 }
 
+static void forget_task(struct sbx_egress *eg);
+
 void sbx_egress_done(struct sbx_egress *eg)
 {
-        if (!eg)
-                return;
+        if (!eg || !eg->m)
+                return;         /* never initialised: holds nothing */
+        forget_task(eg);
         seccomp_notify_free(eg->req, eg->resp);
         eg->req = eg->resp = NULL;
         free(eg->app_hosts);
@@ -67,12 +75,6 @@ void sbx_egress_done(struct sbx_egress *eg)
         if (eg->etc_fd >= 0)
                 close(eg->etc_fd);
         eg->etc_fd = -1;
-        if (eg->cached_pidfd >= 0)
-                close(eg->cached_pidfd);
-        if (eg->cached_fdinfo >= 0)
-                close(eg->cached_fdinfo);
-        eg->cached_pidfd = eg->cached_fdinfo = -1;
-        eg->cached_tid = 0;
 }
 
 /* Replaces etc/hosts by rename, so a reader sees the old or the new file. */
@@ -357,27 +359,41 @@ static int respond(int notify_fd, struct seccomp_notif_resp *resp, uint64_t id, 
         return 0;
 }
 
-/* The descriptor flags of the app's fd (O_CLOEXEC is not visible through a
- * duplicate, so read fdinfo). */
-static int remote_fd_cloexec(const struct sbx_egress *eg, int fd)
+/* The app's flags on its descriptor `fd`: the file's status flags
+ * (O_NONBLOCK) plus O_CLOEXEC, which is a property of the descriptor and
+ * not visible through a duplicate, so it is read from fdinfo. The fdinfo
+ * files of the numbers last asked about stay open: a read looks the number
+ * up again, so one pread answers for whatever the number holds now. */
+static int remote_fd_flags(struct sbx_egress *eg, int fd, unsigned long *flags)
 {
         char name[16], buf[256];
-        ssize_t n;
+        int f = -1;
+
         if (eg->cached_fdinfo < 0)
-                return 0;
-        snprintf(name, sizeof(name), "%d", fd);
-        _cleanup_close_ int f = openat(eg->cached_fdinfo, name, O_RDONLY | O_CLOEXEC);
-        if (f < 0)
-                return 0;
-        n = read(f, buf, sizeof(buf) - 1);
+                return -ENOENT;
+        for (size_t i = 0; i < SBX_EGRESS_FDINFO_CACHE; i++)
+                if (eg->fdinfo_num[i] == fd && eg->fdinfo_file[i] >= 0)
+                        f = eg->fdinfo_file[i];
+        if (f < 0) {
+                snprintf(name, sizeof(name), "%d", fd);
+                f = openat(eg->cached_fdinfo, name, O_RDONLY | O_CLOEXEC);
+                if (f < 0)
+                        return -errno;
+                unsigned slot = eg->fdinfo_next++ % SBX_EGRESS_FDINFO_CACHE;
+                if (eg->fdinfo_file[slot] >= 0)
+                        close(eg->fdinfo_file[slot]);
+                eg->fdinfo_file[slot] = f;
+                eg->fdinfo_num[slot] = fd;
+        }
+        ssize_t n = pread(f, buf, sizeof(buf) - 1, 0);
         if (n <= 0)
-                return 0;
+                return n < 0 ? -errno : -EIO;
         buf[n] = '\0';
         char *fl = strstr(buf, "flags:");
         if (!fl)
-                return 0;
-        unsigned long flags = strtoul(fl + 6, NULL, 8);
-        return (flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+                return -EIO;
+        *flags = strtoul(fl + 6, NULL, 8);
+        return 0;
 }
 
 /* Handles on the asking task, reused while the same task keeps asking. A
@@ -391,6 +407,11 @@ static void forget_task(struct sbx_egress *eg)
                 close(eg->cached_fdinfo);
         eg->cached_pidfd = eg->cached_fdinfo = -1;
         eg->cached_tid = 0;
+        for (size_t i = 0; i < SBX_EGRESS_FDINFO_CACHE; i++) {
+                if (eg->fdinfo_file[i] >= 0)
+                        close(eg->fdinfo_file[i]);
+                eg->fdinfo_file[i] = eg->fdinfo_num[i] = -1;
+        }
 }
 
 static int task_handles(struct sbx_egress *eg, pid_t tid)
@@ -497,10 +518,11 @@ int sbx_egress_handle(struct sbx_egress *eg, int notify_fd)
         if (type == SOCK_STREAM && proto != IPPROTO_TCP) {
                 r = -EACCES;    /* the filter admits only TCP streams */
         } else if (nr == __NR_connect) {
+                /* literal addresses never change: only names need a refresh */
                 if (type != SOCK_STREAM)
                         r = -EACCES;
                 else
-                        r = sbx_egress_refresh(eg, false, &e) < 0 ? -EACCES
+                        r = eg->has_names && sbx_egress_refresh(eg, false, &e) < 0 ? -EACCES
                             : sbx_egress_check_connect(eg, (struct sockaddr *)&ss, (socklen_t)ulen);
                 if (e.code)
                         rp_warn("egress", "app '%s': %s", eg->m->name, e.msg);
@@ -514,9 +536,14 @@ int sbx_egress_handle(struct sbx_egress *eg, int notify_fd)
                 return respond(notify_fd, resp, req->id, -EACCES, false);
         }
 
-        /* the runtime makes the socket in the host namespace */
-        int fl = fcntl(sfd, F_GETFL);
-        _cleanup_close_ int ns = socket(domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+        /* the runtime makes the socket in the host namespace; the app's
+         * descriptor flags decide blocking mode and close-on-exec */
+        unsigned long fdflags = 0;
+        if (remote_fd_flags(eg, fd, &fdflags) < 0) {
+                int fl = fcntl(sfd, F_GETFL);
+                fdflags = fl < 0 ? 0 : (unsigned long)fl;
+        }
+        _cleanup_close_ int ns = socket(domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
         if (ns < 0)
                 return respond(notify_fd, resp, req->id, -errno, false);
         if (domain == AF_INET6) {
@@ -534,15 +561,17 @@ int sbx_egress_handle(struct sbx_egress *eg, int notify_fd)
         }
         if (r < 0)
                 return respond(notify_fd, resp, req->id, r, false);
-        if (!(fl & O_NONBLOCK))
-                (void)fcntl(ns, F_SETFL, fcntl(ns, F_GETFL) & ~O_NONBLOCK);
+        if (!(fdflags & O_NONBLOCK)) {
+                int off = 0;
+                (void)ioctl(ns, FIONBIO, &off);
+        }
 
         struct seccomp_notif_addfd add = {
                 .id = req->id,
                 .flags = SECCOMP_ADDFD_FLAG_SETFD,
                 .srcfd = (uint32_t)ns,
                 .newfd = (uint32_t)fd,
-                .newfd_flags = (uint32_t)remote_fd_cloexec(eg, fd),
+                .newfd_flags = (uint32_t)(fdflags & O_CLOEXEC),
         };
         if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
                 if (errno == ENOENT)

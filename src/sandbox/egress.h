@@ -27,6 +27,7 @@
 #define SBX_EGRESS_MAX_HOSTS_FILE (256 * 1024)
 #define SBX_EGRESS_DNS_TTL_MS 5000    /* system-resolver answers reused this long */
 #define SBX_EGRESS_CONNECT_TIMEOUT_MS 10000
+#define SBX_EGRESS_FDINFO_CACHE 4
 
 struct sbx_egress_addr {
         int family;                   /* AF_INET or AF_INET6 */
@@ -51,6 +52,11 @@ struct sbx_egress {
         void *req, *resp;             /* seccomp notification buffers */
         pid_t cached_tid;             /* the last task that asked, and handles on it */
         int cached_pidfd, cached_fdinfo;
+        /* open /proc/TID/fdinfo/N files of that task, by descriptor number
+         * (re-read with pread: each read shows what N is now) */
+        int fdinfo_num[SBX_EGRESS_FDINFO_CACHE], fdinfo_file[SBX_EGRESS_FDINFO_CACHE];
+        unsigned fdinfo_next;
+        bool has_names;               /* AllowedConnections names something to resolve */
         unsigned long n_allowed, n_denied;
 };
 
