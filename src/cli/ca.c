@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/client.h"
+#include "cli/command.h"
 #include "lib/cleanup.h"
 #include "lib/fileio.h"
 
@@ -29,65 +29,33 @@ static void usage(FILE *f)
                 "expires. Refresh relying parties' bundles between the two steps.\n");
 }
 
+enum { O_FILE = 1 };
+
 struct opts {
-        enum cli_output out;
-        const char *file, *limit, *cursor;
-        bool all;
+        struct cli_opts com;
+        const char *file;
 };
 
-static int parse(int argc, char **argv, bool out_file, bool page, struct opts *o)
+static int parse(int argc, char **argv, unsigned allowed, struct opts *o)
 {
-        static const struct option lo[] = {
-                {"output", required_argument, NULL, 'o'}, {"out", required_argument, NULL, 'f'},
-                {"limit", required_argument, NULL, 'l'},  {"cursor", required_argument, NULL, 'c'},
-                {"all", no_argument, NULL, 'a'},          {"help", no_argument, NULL, 'h'},
-                {0},
-        };
-        int c;
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
-                if ((c == 'f' && !out_file) || ((c == 'l' || c == 'c' || c == 'a') && !page)) {
-                        cli_errorf(CLI_EXIT_USAGE, "ca %s: option '%s' does not apply here", argv[0],
-                                   argv[optind - 1]);
-                        return CLI_EXIT_USAGE;
-                }
-                switch (c) {
-                case 'o':
-                        if (cli_output_parse(optarg, &o->out) != CLI_EXIT_OK)
-                                return CLI_EXIT_USAGE;
-                        break;
-                case 'f': o->file = optarg; break;
-                case 'l': o->limit = optarg; break;
-                case 'c': o->cursor = optarg; break;
-                case 'a': o->all = true; break;
-                case 'h':
-                        usage(stdout);
-                        return -1;
-                default:
-                        usage(stderr);
-                        return CLI_EXIT_USAGE;
-                }
-        }
-        if (optind != argc)
-                return cli_errorf(CLI_EXIT_USAGE, "ca %s: unexpected argument '%s'", argv[0],
-                                  argv[optind]);
-        return CLI_EXIT_OK;
+        const struct cli_opt own[] = {{"out", O_FILE, &o->file}};
+        int rc = cli_parse(argc, argv, "ca", own, ARRAY_SIZE(own), allowed, &o->com, usage);
+        return rc ? rc : cli_no_args(argc, argv, "ca");
 }
 
 static int do_list(int argc, char **argv)
 {
         struct opts o = {0};
-        int rc = parse(argc, argv, false, true, &o);
+        int rc = parse(argc, argv, CLI_OPT_PAGE, &o);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        return cli_list("/api/v1/ca", NULL, 0, o.limit, o.cursor, o.all, o.out, ca_cols,
-                        ARRAY_SIZE(ca_cols));
+        return cli_list_opts("/api/v1/ca", NULL, 0, &o.com, ca_cols, ARRAY_SIZE(ca_cols));
 }
 
 static int do_download(int argc, char **argv)
 {
         struct opts o = {0};
-        int rc = parse(argc, argv, true, false, &o);
+        int rc = parse(argc, argv, O_FILE, &o);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
         json_t *j = NULL;
@@ -104,12 +72,12 @@ static int do_download(int argc, char **argv)
                         json_decref(j);
                         return cli_fail(&err);
                 }
-                if (o.out == CLI_OUT_JSON)
+                if (o.com.out == CLI_OUT_JSON)
                         cli_print_json(stdout, j);
                 else
                         printf("wrote %lld CA certificate(s) to %s\n",
                                (long long)json_integer_value(json_object_get(j, "count")), o.file);
-        } else if (o.out == CLI_OUT_JSON) {
+        } else if (o.com.out == CLI_OUT_JSON) {
                 cli_print_json(stdout, j);
         } else {
                 fputs(pem, stdout);
@@ -121,7 +89,7 @@ static int do_download(int argc, char **argv)
 static int do_rotate(int argc, char **argv)
 {
         struct opts o = {0};
-        int rc = parse(argc, argv, false, false, &o);
+        int rc = parse(argc, argv, 0, &o);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
         json_t *body = json_object(), *j = NULL;
@@ -129,44 +97,22 @@ static int do_rotate(int argc, char **argv)
         json_decref(body);
         if (rc)
                 return rc;
-        if (o.out == CLI_OUT_JSON) {
-                cli_print_json(stdout, j);
-        } else {
-                static const struct cli_column cols[] = {
-                        {"action", "action"},
-                        {"current CA", "current.id"},
-                        {"current generation", "current.generation"},
-                        {"current valid until", "current.not_after"},
-                        {"next CA", "next.id"},
-                        {"next generation", "next.generation"},
-                        {"next valid until", "next.not_after"},
-                };
-                cli_print_object(stdout, j, cols, ARRAY_SIZE(cols));
-        }
-        json_decref(j);
-        return CLI_EXIT_OK;
+        static const struct cli_column cols[] = {
+                {"action", "action"},
+                {"current CA", "current.id"},
+                {"current generation", "current.generation"},
+                {"current valid until", "current.not_after"},
+                {"next CA", "next.id"},
+                {"next generation", "next.generation"},
+                {"next valid until", "next.not_after"},
+        };
+        return cli_print_reply(j, o.com.out, cols, ARRAY_SIZE(cols));
 }
 
 int cli_ca(int argc, char **argv)
 {
-        if (argc < 2) {
-                usage(stderr);
-                return CLI_EXIT_USAGE;
-        }
-        const char *cmd = argv[1];
-        argc--;
-        argv++;
-        if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-                usage(stdout);
-                return CLI_EXIT_OK;
-        }
-        if (!strcmp(cmd, "list"))
-                return do_list(argc, argv);
-        if (!strcmp(cmd, "download"))
-                return do_download(argc, argv);
-        if (!strcmp(cmd, "rotate"))
-                return do_rotate(argc, argv);
-        cli_errorf(CLI_EXIT_USAGE, "unknown ca command '%s'", cmd);
-        usage(stderr);
-        return CLI_EXIT_USAGE;
+        static const struct cli_cmd cmds[] = {
+                {"list", do_list}, {"download", do_download}, {"rotate", do_rotate},
+        };
+        return cli_dispatch("ca", argc, argv, cmds, ARRAY_SIZE(cmds), usage);
 }

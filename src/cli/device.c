@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/client.h"
+#include "cli/command.h"
 #include "lib/cleanup.h"
 #include "lib/fileio.h"
 
@@ -56,79 +56,34 @@ static void usage(FILE *f)
                 "within the tenant; block stops it from attesting until unblocked.\n");
 }
 
-enum { O_RECORDS = 1, O_GROUP = 2, O_PRODUCT = 4, O_STATE = 8, O_REASON = 16, O_PAGE = 32 };
+enum { O_RECORDS = 1, O_GROUP = 2, O_PRODUCT = 4, O_STATE = 8, O_REASON = 16 };
 
 struct opts {
-        enum cli_output out;
-        const char *records, *group, *product, *state, *reason, *limit, *cursor;
-        bool all;
+        struct cli_opts com;
+        const char *records, *group, *product, *state, *reason;
 };
 
 /* Parses the options `allowed` for a subcommand; -1 after --help. */
 static int parse(int argc, char **argv, unsigned allowed, struct opts *o)
 {
-        static const struct option lo[] = {
-                {"output", required_argument, NULL, 'o'},  {"records", required_argument, NULL, 'r'},
-                {"group", required_argument, NULL, 'g'},   {"product", required_argument, NULL, 'p'},
-                {"state", required_argument, NULL, 's'},   {"reason", required_argument, NULL, 'R'},
-                {"limit", required_argument, NULL, 'l'},   {"cursor", required_argument, NULL, 'c'},
-                {"all", no_argument, NULL, 'a'},           {"help", no_argument, NULL, 'h'},
-                {0},
+        const struct cli_opt own[] = {
+                {"records", O_RECORDS, &o->records}, {"group", O_GROUP, &o->group},
+                {"product", O_PRODUCT, &o->product}, {"state", O_STATE, &o->state},
+                {"reason", O_REASON, &o->reason},
         };
-        int c;
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
-                unsigned need = c == 'r' ? O_RECORDS : c == 'g' ? O_GROUP : c == 'p' ? O_PRODUCT
-                              : c == 's' ? O_STATE : c == 'R' ? O_REASON
-                              : (c == 'l' || c == 'c' || c == 'a') ? O_PAGE : 0;
-                if (need && !(allowed & need)) {
-                        cli_errorf(CLI_EXIT_USAGE, "device %s: option '%s' does not apply here",
-                                   argv[0], argv[optind - 1]);
-                        return CLI_EXIT_USAGE;
-                }
-                switch (c) {
-                case 'o':
-                        if (cli_output_parse(optarg, &o->out) != CLI_EXIT_OK)
-                                return CLI_EXIT_USAGE;
-                        break;
-                case 'r': o->records = optarg; break;
-                case 'g': o->group = optarg; break;
-                case 'p': o->product = optarg; break;
-                case 's': o->state = optarg; break;
-                case 'R': o->reason = optarg; break;
-                case 'l': o->limit = optarg; break;
-                case 'c': o->cursor = optarg; break;
-                case 'a': o->all = true; break;
-                case 'h':
-                        usage(stdout);
-                        return -1;
-                default:
-                        usage(stderr);
-                        return CLI_EXIT_USAGE;
-                }
-        }
-        return CLI_EXIT_OK;
+        return cli_parse(argc, argv, "device", own, ARRAY_SIZE(own), allowed, &o->com, usage);
+}
+
+/* parse() and then the one UEID argument the subcommand works on. */
+static int parse_ueid(int argc, char **argv, unsigned allowed, struct opts *o, const char **ret)
+{
+        int rc = parse(argc, argv, allowed, o);
+        return rc ? rc : cli_one_arg(argc, argv, "device", "UEID", ret);
 }
 
 static int print_device(json_t *j, enum cli_output out)
 {
-        if (out == CLI_OUT_JSON)
-                cli_print_json(stdout, j);
-        else
-                cli_print_object(stdout, j, device_show_cols, ARRAY_SIZE(device_show_cols));
-        json_decref(j);
-        return CLI_EXIT_OK;
-}
-
-/* One UEID argument, nothing else. */
-static int one_ueid(int argc, char **argv, const char **ret)
-{
-        if (argc - optind != 1) {
-                cli_errorf(CLI_EXIT_USAGE, "device %s: exactly one UEID is needed", argv[0]);
-                return CLI_EXIT_USAGE;
-        }
-        *ret = argv[optind];
-        return CLI_EXIT_OK;
+        return cli_print_reply(j, out, device_show_cols, ARRAY_SIZE(device_show_cols));
 }
 
 static int do_register(int argc, char **argv)
@@ -179,7 +134,7 @@ static int do_register(int argc, char **argv)
                 json_decref(j);
                 return CLI_EXIT_FAIL;
         }
-        if (o.out == CLI_OUT_JSON) {
+        if (o.com.out == CLI_OUT_JSON) {
                 cli_print_json(stdout, j);
         } else {
                 printf("%lld record(s): %lld added, %lld already registered\n",
@@ -195,42 +150,36 @@ static int do_claim(int argc, char **argv)
 {
         struct opts o = {0};
         const char *ueid = NULL;
-        int rc = parse(argc, argv, O_GROUP, &o);
+        int rc = parse_ueid(argc, argv, O_GROUP, &o, &ueid);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        if ((rc = one_ueid(argc, argv, &ueid)))
-                return rc;
         if (!o.group)
                 return cli_errorf(CLI_EXIT_USAGE, "device claim: --group GROUP_ID is required");
         json_t *body = json_pack("{s:s,s:s}", "ueid", ueid, "group", o.group), *j = NULL;
         rc = cli_api("POST", "/api/v1/devices", body, &j);
         json_decref(body);
-        return rc ? rc : print_device(j, o.out);
+        return rc ? rc : print_device(j, o.com.out);
 }
 
 static int do_list(int argc, char **argv)
 {
         struct opts o = {0};
-        int rc = parse(argc, argv, O_GROUP | O_PRODUCT | O_STATE | O_PAGE, &o);
+        int rc = parse(argc, argv, O_GROUP | O_PRODUCT | O_STATE | CLI_OPT_PAGE, &o);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        if (optind != argc)
-                return cli_errorf(CLI_EXIT_USAGE, "device list: unexpected argument '%s'",
-                                  argv[optind]);
+        if ((rc = cli_no_args(argc, argv, "device")))
+                return rc;
         const char *kv[] = {"group", o.group, "product", o.product, "state", o.state};
-        return cli_list("/api/v1/devices", kv, ARRAY_SIZE(kv), o.limit, o.cursor, o.all, o.out,
-                        device_cols, ARRAY_SIZE(device_cols));
+        return cli_list_opts("/api/v1/devices", kv, ARRAY_SIZE(kv), &o.com, device_cols,
+                             ARRAY_SIZE(device_cols));
 }
 
 /* GET or POST on /api/v1/devices/<ueid>[/suffix]. */
 static int device_call(const char *method, const char *ueid, const char *suffix, json_t *body,
                        enum cli_output out)
 {
-        _cleanup_free_ char *path = cli_path_id("/api/v1/devices", ueid, suffix);
         json_t *j = NULL;
-        if (!path)
-                return cli_errorf(CLI_EXIT_FAIL, "out of memory");
-        int rc = cli_api(method, path, body, &j);
+        int rc = cli_api_id(method, "/api/v1/devices", ueid, suffix, body, &j);
         return rc ? rc : print_device(j, out);
 }
 
@@ -238,74 +187,56 @@ static int do_show(int argc, char **argv)
 {
         struct opts o = {0};
         const char *ueid = NULL;
-        int rc = parse(argc, argv, 0, &o);
+        int rc = parse_ueid(argc, argv, 0, &o, &ueid);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        if ((rc = one_ueid(argc, argv, &ueid)))
-                return rc;
-        return device_call("GET", ueid, NULL, NULL, o.out);
+        return device_call("GET", ueid, NULL, NULL, o.com.out);
 }
 
 static int do_move(int argc, char **argv)
 {
         struct opts o = {0};
         const char *ueid = NULL;
-        int rc = parse(argc, argv, O_GROUP, &o);
+        int rc = parse_ueid(argc, argv, O_GROUP, &o, &ueid);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        if ((rc = one_ueid(argc, argv, &ueid)))
-                return rc;
         if (!o.group)
                 return cli_errorf(CLI_EXIT_USAGE, "device move: --group GROUP_ID is required");
         json_t *body = json_pack("{s:s}", "group", o.group);
-        rc = device_call("POST", ueid, "/move", body, o.out);
+        rc = device_call("POST", ueid, "/move", body, o.com.out);
         json_decref(body);
         return rc;
 }
 
-static int do_block(int argc, char **argv, bool block)
+static int set_blocked(int argc, char **argv, bool block)
 {
         struct opts o = {0};
         const char *ueid = NULL;
-        int rc = parse(argc, argv, block ? O_REASON : 0, &o);
+        int rc = parse_ueid(argc, argv, block ? O_REASON : 0, &o, &ueid);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        if ((rc = one_ueid(argc, argv, &ueid)))
-                return rc;
         json_t *body = o.reason ? json_pack("{s:s}", "reason", o.reason) : json_object();
-        rc = device_call("POST", ueid, block ? "/block" : "/unblock", body, o.out);
+        rc = device_call("POST", ueid, block ? "/block" : "/unblock", body, o.com.out);
         json_decref(body);
         return rc;
+}
+
+static int do_block(int argc, char **argv)
+{
+        return set_blocked(argc, argv, true);
+}
+
+static int do_unblock(int argc, char **argv)
+{
+        return set_blocked(argc, argv, false);
 }
 
 int cli_device(int argc, char **argv)
 {
-        if (argc < 2) {
-                usage(stderr);
-                return CLI_EXIT_USAGE;
-        }
-        const char *cmd = argv[1];
-        argc--;
-        argv++;
-        if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-                usage(stdout);
-                return CLI_EXIT_OK;
-        }
-        if (!strcmp(cmd, "register"))
-                return do_register(argc, argv);
-        if (!strcmp(cmd, "claim"))
-                return do_claim(argc, argv);
-        if (!strcmp(cmd, "list"))
-                return do_list(argc, argv);
-        if (!strcmp(cmd, "show"))
-                return do_show(argc, argv);
-        if (!strcmp(cmd, "move"))
-                return do_move(argc, argv);
-        if (!strcmp(cmd, "block"))
-                return do_block(argc, argv, true);
-        if (!strcmp(cmd, "unblock"))
-                return do_block(argc, argv, false);
-        cli_errorf(CLI_EXIT_USAGE, "unknown device command '%s'", cmd);
-        usage(stderr);
-        return CLI_EXIT_USAGE;
+        static const struct cli_cmd cmds[] = {
+                {"register", do_register}, {"claim", do_claim}, {"list", do_list},
+                {"show", do_show},         {"move", do_move},   {"block", do_block},
+                {"unblock", do_unblock},
+        };
+        return cli_dispatch("device", argc, argv, cmds, ARRAY_SIZE(cmds), usage);
 }

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/client.h"
+#include "cli/command.h"
 #include "failure/report.h"
 #include "lib/cleanup.h"
 
@@ -367,21 +367,8 @@ static int failures_download(int argc, char **argv)
 
 int cli_failures(int argc, char **argv)
 {
-        if (argc < 2) {
-                usage(stderr);
-                return CLI_EXIT_USAGE;
-        }
-        if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-                usage(stdout);
-                return CLI_EXIT_OK;
-        }
-        if (!strcmp(argv[1], "list"))
-                return failures_list(argc - 1, argv + 1);
-        if (!strcmp(argv[1], "show"))
-                return failures_show(argc - 1, argv + 1);
-        if (!strcmp(argv[1], "download"))
-                return failures_download(argc - 1, argv + 1);
-        cli_errorf(CLI_EXIT_USAGE, "unknown failures command '%s'", argv[1]);
-        usage(stderr);
-        return CLI_EXIT_USAGE;
+        static const struct cli_cmd cmds[] = {
+                {"list", failures_list}, {"show", failures_show}, {"download", failures_download},
+        };
+        return cli_dispatch("failures", argc, argv, cmds, ARRAY_SIZE(cmds), usage);
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/client.h"
+#include "cli/command.h"
 #include "lib/cleanup.h"
 
 static const struct cli_column group_cols[] = {
@@ -44,66 +44,23 @@ static void usage(FILE *f)
                 "  --crash-dumps yes|no         collect crash dumps (default no)\n");
 }
 
-enum { O_PRODUCT = 1, O_NAME = 2, O_POLICY = 4, O_PAGE = 8 };
+enum { O_PRODUCT = 1, O_NAME = 2, O_POLICY = 4 };
 
 struct opts {
-        enum cli_output out;
-        const char *product, *name, *desc, *policy, *feed, *debug, *dumps, *limit, *cursor;
-        bool all;
+        struct cli_opts com;
+        const char *product, *name, *desc, *policy, *feed, *debug, *dumps;
 };
 
 static int parse(int argc, char **argv, unsigned allowed, struct opts *o)
 {
-        static const struct option lo[] = {
-                {"output", required_argument, NULL, 'o'},
-                {"product", required_argument, NULL, 'p'},
-                {"name", required_argument, NULL, 'n'},
-                {"description", required_argument, NULL, 'd'},
-                {"update-policy", required_argument, NULL, 'u'},
-                {"os-feed", required_argument, NULL, 'f'},
-                {"debug-allowed", required_argument, NULL, 'D'},
-                {"crash-dumps", required_argument, NULL, 'C'},
-                {"limit", required_argument, NULL, 'l'},
-                {"cursor", required_argument, NULL, 'c'},
-                {"all", no_argument, NULL, 'a'},
-                {"help", no_argument, NULL, 'h'},
-                {0},
+        const struct cli_opt own[] = {
+                {"product", O_PRODUCT, &o->product},     {"name", O_NAME, &o->name},
+                {"description", O_POLICY, &o->desc},     {"update-policy", O_POLICY, &o->policy},
+                {"os-feed", O_POLICY, &o->feed},         {"debug-allowed", O_POLICY, &o->debug},
+                {"crash-dumps", O_POLICY, &o->dumps},
         };
-        int c;
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
-                unsigned need = c == 'p' ? O_PRODUCT : c == 'n' ? O_NAME
-                              : (c == 'd' || c == 'u' || c == 'f' || c == 'D' || c == 'C') ? O_POLICY
-                              : (c == 'l' || c == 'c' || c == 'a') ? O_PAGE : 0;
-                if (need && !(allowed & need)) {
-                        cli_errorf(CLI_EXIT_USAGE, "device-group %s: option '%s' does not apply here",
-                                   argv[0], argv[optind - 1]);
-                        return CLI_EXIT_USAGE;
-                }
-                switch (c) {
-                case 'o':
-                        if (cli_output_parse(optarg, &o->out) != CLI_EXIT_OK)
-                                return CLI_EXIT_USAGE;
-                        break;
-                case 'p': o->product = optarg; break;
-                case 'n': o->name = optarg; break;
-                case 'd': o->desc = optarg; break;
-                case 'u': o->policy = optarg; break;
-                case 'f': o->feed = optarg; break;
-                case 'D': o->debug = optarg; break;
-                case 'C': o->dumps = optarg; break;
-                case 'l': o->limit = optarg; break;
-                case 'c': o->cursor = optarg; break;
-                case 'a': o->all = true; break;
-                case 'h':
-                        usage(stdout);
-                        return -1;
-                default:
-                        usage(stderr);
-                        return CLI_EXIT_USAGE;
-                }
-        }
-        return CLI_EXIT_OK;
+        return cli_parse(argc, argv, "device-group", own, ARRAY_SIZE(own), allowed, &o->com,
+                         usage);
 }
 
 static int yes_no(const char *opt, const char *v, json_t *body, const char *member)
@@ -136,12 +93,7 @@ static int policy_body(const struct opts *o, json_t *body)
 
 static int print_group(json_t *j, enum cli_output out)
 {
-        if (out == CLI_OUT_JSON)
-                cli_print_json(stdout, j);
-        else
-                cli_print_object(stdout, j, group_show_cols, ARRAY_SIZE(group_show_cols));
-        json_decref(j);
-        return CLI_EXIT_OK;
+        return cli_print_reply(j, out, group_show_cols, ARRAY_SIZE(group_show_cols));
 }
 
 static int do_create(int argc, char **argv)
@@ -150,9 +102,8 @@ static int do_create(int argc, char **argv)
         int rc = parse(argc, argv, O_PRODUCT | O_NAME | O_POLICY, &o);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        if (optind != argc)
-                return cli_errorf(CLI_EXIT_USAGE, "device-group create: unexpected argument '%s'",
-                                  argv[optind]);
+        if ((rc = cli_no_args(argc, argv, "device-group")))
+                return rc;
         if (!o.product || !o.name)
                 return cli_errorf(CLI_EXIT_USAGE,
                                   "device-group create: --product and --name are required");
@@ -163,21 +114,20 @@ static int do_create(int argc, char **argv)
         }
         rc = cli_api("POST", "/api/v1/device-groups", body, &j);
         json_decref(body);
-        return rc ? rc : print_group(j, o.out);
+        return rc ? rc : print_group(j, o.com.out);
 }
 
 static int do_list(int argc, char **argv)
 {
         struct opts o = {0};
-        int rc = parse(argc, argv, O_PRODUCT | O_PAGE, &o);
+        int rc = parse(argc, argv, O_PRODUCT | CLI_OPT_PAGE, &o);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        if (optind != argc)
-                return cli_errorf(CLI_EXIT_USAGE, "device-group list: unexpected argument '%s'",
-                                  argv[optind]);
+        if ((rc = cli_no_args(argc, argv, "device-group")))
+                return rc;
         const char *kv[] = {"product", o.product};
-        return cli_list("/api/v1/device-groups", kv, ARRAY_SIZE(kv), o.limit, o.cursor, o.all,
-                        o.out, group_cols, ARRAY_SIZE(group_cols));
+        return cli_list_opts("/api/v1/device-groups", kv, ARRAY_SIZE(kv), &o.com, group_cols,
+                             ARRAY_SIZE(group_cols));
 }
 
 static int do_show_update(int argc, char **argv, bool update)
@@ -186,12 +136,9 @@ static int do_show_update(int argc, char **argv, bool update)
         int rc = parse(argc, argv, update ? O_NAME | O_POLICY : 0, &o);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        if (argc - optind != 1)
-                return cli_errorf(CLI_EXIT_USAGE, "device-group %s: exactly one GROUP_ID is needed",
-                                  argv[0]);
-        _cleanup_free_ char *path = cli_path_id("/api/v1/device-groups", argv[optind], NULL);
-        if (!path)
-                return cli_errorf(CLI_EXIT_FAIL, "out of memory");
+        const char *id = NULL;
+        if ((rc = cli_one_arg(argc, argv, "device-group", "GROUP_ID", &id)))
+                return rc;
         json_t *body = NULL, *j = NULL;
         if (update) {
                 body = json_object();
@@ -205,33 +152,25 @@ static int do_show_update(int argc, char **argv, bool update)
                                           "device-group update: nothing to change; see --help");
                 }
         }
-        rc = cli_api(update ? "PATCH" : "GET", path, body, &j);
+        rc = cli_api_id(update ? "PATCH" : "GET", "/api/v1/device-groups", id, NULL, body, &j);
         json_decref(body);
-        return rc ? rc : print_group(j, o.out);
+        return rc ? rc : print_group(j, o.com.out);
+}
+
+static int do_show(int argc, char **argv)
+{
+        return do_show_update(argc, argv, false);
+}
+
+static int do_update(int argc, char **argv)
+{
+        return do_show_update(argc, argv, true);
 }
 
 int cli_device_group(int argc, char **argv)
 {
-        if (argc < 2) {
-                usage(stderr);
-                return CLI_EXIT_USAGE;
-        }
-        const char *cmd = argv[1];
-        argc--;
-        argv++;
-        if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-                usage(stdout);
-                return CLI_EXIT_OK;
-        }
-        if (!strcmp(cmd, "create"))
-                return do_create(argc, argv);
-        if (!strcmp(cmd, "list"))
-                return do_list(argc, argv);
-        if (!strcmp(cmd, "show"))
-                return do_show_update(argc, argv, false);
-        if (!strcmp(cmd, "update"))
-                return do_show_update(argc, argv, true);
-        cli_errorf(CLI_EXIT_USAGE, "unknown device-group command '%s'", cmd);
-        usage(stderr);
-        return CLI_EXIT_USAGE;
+        static const struct cli_cmd cmds[] = {
+                {"create", do_create}, {"list", do_list}, {"show", do_show}, {"update", do_update},
+        };
+        return cli_dispatch("device-group", argc, argv, cmds, ARRAY_SIZE(cmds), usage);
 }

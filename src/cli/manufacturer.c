@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/client.h"
+#include "cli/command.h"
 #include "crypto/crypto.h"
 #include "lib/cleanup.h"
 #include "lib/fileio.h"
@@ -28,64 +28,31 @@ static void usage(FILE *f)
                 "root's subject CN.\n");
 }
 
+enum { O_ADD = 1 };
+
 struct opts {
-        enum cli_output out;
-        const char *root, *name, *limit, *cursor;
-        bool all;
+        struct cli_opts com;
+        const char *root, *name;
 };
 
-static int parse(int argc, char **argv, bool add, bool page, struct opts *o)
+static int parse(int argc, char **argv, unsigned allowed, struct opts *o)
 {
-        static const struct option lo[] = {
-                {"output", required_argument, NULL, 'o'}, {"root", required_argument, NULL, 'r'},
-                {"name", required_argument, NULL, 'n'},   {"limit", required_argument, NULL, 'l'},
-                {"cursor", required_argument, NULL, 'c'}, {"all", no_argument, NULL, 'a'},
-                {"help", no_argument, NULL, 'h'},         {0},
+        const struct cli_opt own[] = {
+                {"root", O_ADD, &o->root}, {"name", O_ADD, &o->name},
         };
-        int c;
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
-                if (((c == 'r' || c == 'n') && !add) ||
-                    ((c == 'l' || c == 'c' || c == 'a') && !page)) {
-                        cli_errorf(CLI_EXIT_USAGE, "manufacturer %s: option '%s' does not apply here",
-                                   argv[0], argv[optind - 1]);
-                        return CLI_EXIT_USAGE;
-                }
-                switch (c) {
-                case 'o':
-                        if (cli_output_parse(optarg, &o->out) != CLI_EXIT_OK)
-                                return CLI_EXIT_USAGE;
-                        break;
-                case 'r': o->root = optarg; break;
-                case 'n': o->name = optarg; break;
-                case 'l': o->limit = optarg; break;
-                case 'c': o->cursor = optarg; break;
-                case 'a': o->all = true; break;
-                case 'h':
-                        usage(stdout);
-                        return -1;
-                default:
-                        usage(stderr);
-                        return CLI_EXIT_USAGE;
-                }
-        }
-        return CLI_EXIT_OK;
+        return cli_parse(argc, argv, "manufacturer", own, ARRAY_SIZE(own), allowed, &o->com,
+                         usage);
 }
 
 static int print_mfr(json_t *j, enum cli_output out)
 {
-        if (out == CLI_OUT_JSON)
-                cli_print_json(stdout, j);
-        else
-                cli_print_object(stdout, j, mfr_cols, ARRAY_SIZE(mfr_cols));
-        json_decref(j);
-        return CLI_EXIT_OK;
+        return cli_print_reply(j, out, mfr_cols, ARRAY_SIZE(mfr_cols));
 }
 
 static int do_add(int argc, char **argv)
 {
         struct opts o = {0};
-        int rc = parse(argc, argv, true, false, &o);
+        int rc = parse(argc, argv, O_ADD, &o);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
         if (optind != argc || !o.root)
@@ -104,59 +71,39 @@ static int do_add(int argc, char **argv)
                 json_object_set_new(body, "name", json_string(o.name));
         rc = cli_api("POST", "/api/v1/manufacturers", body, &j);
         json_decref(body);
-        return rc ? rc : print_mfr(j, o.out);
+        return rc ? rc : print_mfr(j, o.com.out);
 }
 
 static int do_list(int argc, char **argv)
 {
         struct opts o = {0};
-        int rc = parse(argc, argv, false, true, &o);
+        int rc = parse(argc, argv, CLI_OPT_PAGE, &o);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        if (optind != argc)
-                return cli_errorf(CLI_EXIT_USAGE, "manufacturer list: unexpected argument '%s'",
-                                  argv[optind]);
-        return cli_list("/api/v1/manufacturers", NULL, 0, o.limit, o.cursor, o.all, o.out, mfr_cols,
-                        ARRAY_SIZE(mfr_cols));
+        if ((rc = cli_no_args(argc, argv, "manufacturer")))
+                return rc;
+        return cli_list_opts("/api/v1/manufacturers", NULL, 0, &o.com, mfr_cols,
+                             ARRAY_SIZE(mfr_cols));
 }
 
 static int do_show(int argc, char **argv)
 {
         struct opts o = {0};
-        int rc = parse(argc, argv, false, false, &o);
+        int rc = parse(argc, argv, 0, &o);
         if (rc)
                 return rc < 0 ? CLI_EXIT_OK : rc;
-        if (argc - optind != 1)
-                return cli_errorf(CLI_EXIT_USAGE,
-                                  "manufacturer show: exactly one MANUFACTURER_ID is needed");
-        _cleanup_free_ char *path = cli_path_id("/api/v1/manufacturers", argv[optind], NULL);
+        const char *id = NULL;
         json_t *j = NULL;
-        if (!path)
-                return cli_errorf(CLI_EXIT_FAIL, "out of memory");
-        rc = cli_api("GET", path, NULL, &j);
-        return rc ? rc : print_mfr(j, o.out);
+        if ((rc = cli_one_arg(argc, argv, "manufacturer", "MANUFACTURER_ID", &id)))
+                return rc;
+        rc = cli_api_id("GET", "/api/v1/manufacturers", id, NULL, NULL, &j);
+        return rc ? rc : print_mfr(j, o.com.out);
 }
 
 int cli_manufacturer(int argc, char **argv)
 {
-        if (argc < 2) {
-                usage(stderr);
-                return CLI_EXIT_USAGE;
-        }
-        const char *cmd = argv[1];
-        argc--;
-        argv++;
-        if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-                usage(stdout);
-                return CLI_EXIT_OK;
-        }
-        if (!strcmp(cmd, "add"))
-                return do_add(argc, argv);
-        if (!strcmp(cmd, "list"))
-                return do_list(argc, argv);
-        if (!strcmp(cmd, "show"))
-                return do_show(argc, argv);
-        cli_errorf(CLI_EXIT_USAGE, "unknown manufacturer command '%s'", cmd);
-        usage(stderr);
-        return CLI_EXIT_USAGE;
+        static const struct cli_cmd cmds[] = {
+                {"add", do_add}, {"list", do_list}, {"show", do_show},
+        };
+        return cli_dispatch("manufacturer", argc, argv, cmds, ARRAY_SIZE(cmds), usage);
 }
