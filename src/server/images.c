@@ -147,12 +147,13 @@ static void session_append(struct srv_req *r, bool platform)
         size_t len = 0;
         char path[700];
         struct stat sb;
+        /* the session first: another owner's id is 404 whatever the body */
+        if ((fd = session_open(r, platform, srv_req_param(r, "upload"), O_WRONLY, path)) < 0)
+                return;
         if (srv_req_json(r, SRV_FIELDS(piece_fields), &b) < 0)
                 return;
         json_int_t off = json_integer_value(json_object_get(b, "offset"));
         json_t *jd = json_object_get(b, "data");
-        if ((fd = session_open(r, platform, srv_req_param(r, "upload"), O_WRONLY, path)) < 0)
-                return;
         if (fstat(fd, &sb) < 0)
                 return srv_reply_error(r, 500, "internal", "cannot read the session's size");
         if (off != (json_int_t)sb.st_size)
