@@ -62,8 +62,8 @@ int cr_pkey_check_p256(EVP_PKEY *pkey, struct rp_err *err)
         return 0;
 }
 
-static int key_from_params(OSSL_PARAM *params, bool priv, struct cr_key **ret,
-                           struct rp_err *err);
+static int pub_from_point(const uint8_t *pt, size_t len, struct cr_key **ret,
+                          struct rp_err *err);
 
 /* A legacy (EC_KEY-backed) public key, such as the subject key that
  * certificates built by x509.c carry: handles hold provider keys only, so it
@@ -73,18 +73,13 @@ static int wrap_legacy_pub(EVP_PKEY *pkey, struct cr_key **ret, struct rp_err *e
 {
         unsigned char *pt = NULL;
         size_t n = EVP_PKEY_get1_encoded_public_key(pkey, &pt);
-        OSSL_PARAM params[3];
         int r;
 
         if (n == 0 || n > CR_P256_PUB_LEN) {
                 OPENSSL_free(pt);
                 return cr_ossl_err(err, -EINVAL, "cannot read the P-256 public point");
         }
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                     (char *)P256_NAME, 0);
-        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, n);
-        params[2] = OSSL_PARAM_construct_end();
-        r = key_from_params(params, false, ret, err);
+        r = pub_from_point(pt, n, ret, err);
         OPENSSL_free(pt);
         if (r == 0)
                 EVP_PKEY_free(pkey);
@@ -174,6 +169,68 @@ static int key_from_params(OSSL_PARAM *params, bool priv, struct cr_key **ret,
         }
         EVP_PKEY_CTX_free(pc);
         r = cr_key_wrap(pkey, priv, ret, err);
+        if (r < 0)
+                EVP_PKEY_free(pkey);
+        return r;
+}
+
+/* A public-only P-256 key (the generator as its point) to copy: duplicating
+ * it and setting another point costs a quarter of an import from
+ * parameters, which builds the curve group from its name every time. */
+static EVP_PKEY *pub_template;
+
+static void pub_template_init(void)
+{
+        static const uint8_t g[CR_P256_PUB_LEN] = {
+                0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5,
+                0x63, 0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4,
+                0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a,
+                0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33,
+                0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5};
+        EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        EVP_PKEY *pkey = NULL;
+        OSSL_PARAM params[3];
+
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                     (char *)P256_NAME, 0);
+        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)g,
+                                                      sizeof(g));
+        params[2] = OSSL_PARAM_construct_end();
+        if (pc && EVP_PKEY_fromdata_init(pc) == 1 &&
+            EVP_PKEY_fromdata(pc, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1)
+                pub_template = pkey;
+        EVP_PKEY_CTX_free(pc);
+        ERR_clear_error();
+}
+
+/* A public key from an encoded point (uncompressed or compressed), checked
+ * on the way in: the point must decode onto the curve, then cr_key_wrap. */
+static int pub_from_point(const uint8_t *pt, size_t len, struct cr_key **ret,
+                          struct rp_err *err)
+{
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        OSSL_PARAM params[3];
+        EVP_PKEY *pkey;
+        int r;
+
+        pthread_once(&once, pub_template_init);
+        if (!pub_template) {
+                params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                             (char *)P256_NAME, 0);
+                params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                                              (void *)pt, len);
+                params[2] = OSSL_PARAM_construct_end();
+                return key_from_params(params, false, ret, err);
+        }
+        ERR_clear_error();
+        pkey = EVP_PKEY_dup(pub_template);
+        if (!pkey)
+                return cr_ossl_err(err, -ENOMEM, "cannot allocate a P-256 key");
+        if (EVP_PKEY_set1_encoded_public_key(pkey, pt, len) != 1) {
+                EVP_PKEY_free(pkey);
+                return cr_ossl_err(err, -EINVAL, "cannot import P-256 public key");
+        }
+        r = cr_key_wrap(pkey, false, ret, err);
         if (r < 0)
                 EVP_PKEY_free(pkey);
         return r;
@@ -445,7 +502,6 @@ int cr_key_from_spki(X509_PUBKEY *xpk, struct cr_key **ret, struct rp_err *err)
         X509_ALGOR *palg = NULL;
         const void *pval = NULL;
         uint8_t *der = NULL;
-        OSSL_PARAM params[3];
 
         ERR_clear_error();
         if (!xpk || X509_PUBKEY_get0_param(&alg, &pk, &pklen, &palg, xpk) != 1)
@@ -454,14 +510,7 @@ int cr_key_from_spki(X509_PUBKEY *xpk, struct cr_key **ret, struct rp_err *err)
         if (OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey && ptype == V_ASN1_OBJECT &&
             OBJ_obj2nid(pval) == NID_X9_62_prime256v1 && pklen > 0 &&
             pklen <= CR_P256_PUB_LEN) {
-                /* the point is checked on import (on the curve) and by
-                 * cr_key_wrap */
-                params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                             (char *)P256_NAME, 0);
-                params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-                                                              (void *)pk, (size_t)pklen);
-                params[2] = OSSL_PARAM_construct_end();
-                return key_from_params(params, false, ret, err);
+                return pub_from_point(pk, (size_t)pklen, ret, err);
         }
         /* anything else is refused; the full decoder names what it is */
         pklen = i2d_X509_PUBKEY(xpk, &der);
@@ -507,20 +556,12 @@ out:
 int cr_key_pub_from_raw(const uint8_t raw[CR_P256_PUB_LEN], struct cr_key **ret,
                         struct rp_err *err)
 {
-        uint8_t pub[CR_P256_PUB_LEN];
-        OSSL_PARAM params[3];
-
         ERR_clear_error();
         if (raw[0] != POINT_CONVERSION_UNCOMPRESSED)
                 return rp_err_set(err, -EINVAL,
                                   "raw P-256 public key starts with 0x%02x, expected 0x04 "
                                   "(uncompressed point)", raw[0]);
-        memcpy(pub, raw, sizeof(pub));
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                     (char *)P256_NAME, 0);
-        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub));
-        params[2] = OSSL_PARAM_construct_end();
-        return key_from_params(params, false, ret, err);
+        return pub_from_point(raw, CR_P256_PUB_LEN, ret, err);
 }
 
 int cr_key_id(const struct cr_key *k, uint8_t out[CR_KEY_ID_LEN])
