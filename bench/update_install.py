@@ -19,7 +19,8 @@ new OS image package of SIZE_MIB to their group:
              -sha256 of the file (no fsync, no second verification).
 
 It also samples rampartd's VmHWM (peak RSS) from /proc during the install.
-Prints both times, the ratio (target <= 1.3) and the peak RSS (target < 8 MiB)."""
+Prints both times, the ratio (target <= 1.3) and the peak RSS (target < 8 MiB).
+KEEP=1 keeps the scratch directory (server data, device logs) and names it."""
 import hashlib
 import json
 import os
