@@ -459,3 +459,30 @@ int sq_get(struct store *st, sqlite3_stmt *s, int64_t (*row)(sqlite3_stmt *s, vo
                 return rp_err_set(err, -EIO, "%s: stored row does not fit its record", what);
         return 0;
 }
+
+int sq_get_by(struct store *st, const char *sql, const char *a, const char *b,
+              int64_t (*row)(sqlite3_stmt *s, void *item), void *item, struct rp_err *err,
+              const char *what)
+{
+        sqlite3_stmt *s = sq_stmt(st, sql, err);
+        if (!s)
+                return err ? err->code : -EIO;
+        if (a)
+                sq_bind_text(s, 1, a);
+        if (b)
+                sq_bind_text(s, 2, b);
+        return sq_get(st, s, row, item, err, what);
+}
+
+sqlite3_stmt *sq_page_stmt(struct store *st, const char *sql, const char *key, int64_t after,
+                           size_t limit, struct rp_err *err)
+{
+        sqlite3_stmt *s = sq_stmt(st, sql, err);
+        if (!s)
+                return NULL;
+        if (key)
+                sq_bind_text(s, 1, key);
+        sq_bind_i64(s, 2, after);
+        sq_bind_i64(s, 3, (int64_t)limit + 1);
+        return s;
+}

@@ -50,13 +50,9 @@ static int audit_list(struct store *st, const char *tenant_id, int64_t after, si
         static const char sql[] = "SELECT " AUDIT_COLS " FROM audit "
                                   "WHERE (?1 IS NULL OR tenant_id = ?1) AND seq > ?2 "
                                   "ORDER BY seq LIMIT ?3";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
+        sqlite3_stmt *s = sq_page_stmt(st, sql, tenant_id, after, limit, err);
         if (!s)
                 return err ? err->code : -EIO;
-        if (tenant_id)
-                sq_bind_text(s, 1, tenant_id);
-        sq_bind_i64(s, 2, after);
-        sq_bind_i64(s, 3, (int64_t)limit + 1);
         return sq_list(st, s, limit, sizeof(struct store_audit), audit_row, (void **)ret_items,
                        ret_n, ret_next, err, "store: listing audit records");
 }

@@ -59,13 +59,8 @@ static int ca_get(struct store *st, const char *tenant_id, const char *id, struc
 {
         static const char sql[] =
                 "SELECT " CA_COLS " FROM tenant_cas WHERE tenant_id = ?1 AND id = ?2";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
-        if (!s)
-                return err ? err->code : -EIO;
-        sq_bind_text(s, 1, tenant_id);
-        sq_bind_text(s, 2, id);
         struct store_ca c;
-        int r = sq_get(st, s, ca_row, &c, err, "store: reading tenant CA");
+        int r = sq_get_by(st, sql, tenant_id, id, ca_row, &c, err, "store: reading tenant CA");
         if (r == -ENOENT)
                 return rp_err_set(err, -ENOENT, "no CA '%s'", id);
         if (r == 0)
@@ -78,13 +73,8 @@ static int ca_get_by_state(struct store *st, const char *tenant_id, const char *
 {
         static const char sql[] = "SELECT " CA_COLS " FROM tenant_cas "
                                   "WHERE tenant_id = ?1 AND state = ?2 ORDER BY seq DESC LIMIT 1";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
-        if (!s)
-                return err ? err->code : -EIO;
-        sq_bind_text(s, 1, tenant_id);
-        sq_bind_text(s, 2, state);
         struct store_ca c;
-        int r = sq_get(st, s, ca_row, &c, err, "store: reading tenant CA");
+        int r = sq_get_by(st, sql, tenant_id, state, ca_row, &c, err, "store: reading tenant CA");
         if (r == -ENOENT)
                 return rp_err_set(err, -ENOENT, "tenant has no '%s' CA", state);
         if (r == 0)
@@ -98,12 +88,9 @@ static int ca_list(struct store *st, const char *tenant_id, int64_t after, size_
 {
         static const char sql[] = "SELECT " CA_COLS " FROM tenant_cas "
                                   "WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
+        sqlite3_stmt *s = sq_page_stmt(st, sql, tenant_id, after, limit, err);
         if (!s)
                 return err ? err->code : -EIO;
-        sq_bind_text(s, 1, tenant_id);
-        sq_bind_i64(s, 2, after);
-        sq_bind_i64(s, 3, (int64_t)limit + 1);
         return sq_list(st, s, limit, sizeof(struct store_ca), ca_row, (void **)ret_items, ret_n,
                        ret_next, err, "store: listing tenant CAs");
 }

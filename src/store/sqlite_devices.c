@@ -108,13 +108,8 @@ static int device_get(struct store *st, const char *tenant_id, const char *ueid,
                       struct store_device *ret, struct rp_err *err)
 {
         static const char sql[] = DEVICE_SELECT "WHERE d.tenant_id = ?1 AND d.ueid = ?2";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
-        if (!s)
-                return err ? err->code : -EIO;
-        sq_bind_text(s, 1, tenant_id);
-        sq_bind_text(s, 2, ueid);
         struct store_device d;
-        int r = sq_get(st, s, device_row, &d, err, "store: reading device");
+        int r = sq_get_by(st, sql, tenant_id, ueid, device_row, &d, err, "store: reading device");
         if (r == -ENOENT)
                 return rp_err_set(err, -ENOENT, "no device '%s'", ueid);
         if (r == 0)
@@ -131,12 +126,9 @@ static int device_list(struct store *st, const char *tenant_id,
                 "WHERE d.tenant_id = ?1 AND d.seq > ?2 AND (?4 IS NULL OR d.group_id = ?4) "
                 "AND (?5 IS NULL OR g.product_id = ?5) AND (?6 IS NULL OR d.state = ?6) "
                 "ORDER BY d.seq LIMIT ?3";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
+        sqlite3_stmt *s = sq_page_stmt(st, sql, tenant_id, after, limit, err);
         if (!s)
                 return err ? err->code : -EIO;
-        sq_bind_text(s, 1, tenant_id);
-        sq_bind_i64(s, 2, after);
-        sq_bind_i64(s, 3, (int64_t)limit + 1);
         if (f && f->group_id)
                 sq_bind_text(s, 4, f->group_id);
         if (f && f->product_id)

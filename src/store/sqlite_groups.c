@@ -66,13 +66,9 @@ static int group_get(struct store *st, const char *tenant_id, const char *id,
 {
         static const char sql[] =
                 "SELECT " GROUP_COLS " FROM device_groups WHERE tenant_id = ?1 AND id = ?2";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
-        if (!s)
-                return err ? err->code : -EIO;
-        sq_bind_text(s, 1, tenant_id);
-        sq_bind_text(s, 2, id);
         struct store_group g;
-        int r = sq_get(st, s, group_row, &g, err, "store: reading device group");
+        int r = sq_get_by(st, sql, tenant_id, id, group_row, &g, err,
+                          "store: reading device group");
         if (r == -ENOENT)
                 return rp_err_set(err, -ENOENT, "no device group '%s'", id);
         if (r == 0)
@@ -87,12 +83,9 @@ static int group_list(struct store *st, const char *tenant_id, const char *produ
         static const char sql[] = "SELECT " GROUP_COLS " FROM device_groups "
                                   "WHERE tenant_id = ?1 AND (?4 IS NULL OR product_id = ?4) "
                                   "AND seq > ?2 ORDER BY seq LIMIT ?3";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
+        sqlite3_stmt *s = sq_page_stmt(st, sql, tenant_id, after, limit, err);
         if (!s)
                 return err ? err->code : -EIO;
-        sq_bind_text(s, 1, tenant_id);
-        sq_bind_i64(s, 2, after);
-        sq_bind_i64(s, 3, (int64_t)limit + 1);
         if (product_id)
                 sq_bind_text(s, 4, product_id);
         return sq_list(st, s, limit, sizeof(struct store_group), group_row, (void **)ret_items,

@@ -44,6 +44,12 @@ int sq_bind_blob(sqlite3_stmt *s, int idx, const void *v, size_t n);
  * (the store never accepts such values, so it means corruption). */
 int sq_col_text(sqlite3_stmt *s, int col, char *buf, size_t size);
 int sq_col_blob(sqlite3_stmt *s, int col, void *buf, size_t size, size_t *ret_len);
+/* The statement for a page of a keyed list: `sql` must take the key as
+ * ?1 (a NULL key leaves it NULL), the seq to start after as ?2 and the row
+ * limit as ?3, which gets limit + 1 for sq_list(); the caller may bind
+ * further parameters. NULL with err set on failure. */
+sqlite3_stmt *sq_page_stmt(struct store *st, const char *sql, const char *key, int64_t after,
+                           size_t limit, struct rp_err *err);
 /* Runs a paged list: `s` must select rows ordered by seq ascending with the
  * seq > ?after and LIMIT ?limit+1 already bound by the caller; `row` copies
  * one row into item `i` of the array (elements of `elem` bytes) and returns
@@ -57,6 +63,13 @@ int sq_list(struct store *st, sqlite3_stmt *s, size_t limit, size_t elem,
  * no row, or sq_fail(). Always resets the statement. */
 int sq_get(struct store *st, sqlite3_stmt *s, int64_t (*row)(sqlite3_stmt *s, void *item),
            void *item, struct rp_err *err, const char *what);
+/* sq_get() on the statement for `sql` with the texts `a` and `b` bound to
+ * ?1 and ?2; a NULL leaves its parameter NULL (so b is NULL for a query of
+ * one parameter). `item` may be written on failure too: read into a local
+ * and copy it out on 0. */
+int sq_get_by(struct store *st, const char *sql, const char *a, const char *b,
+              int64_t (*row)(sqlite3_stmt *s, void *item), void *item, struct rp_err *err,
+              const char *what);
 
 /* Forward migrations (sqlite_migrations.c): applied in order inside one
  * transaction each; the schema_version table records the last applied. */

@@ -46,13 +46,8 @@ static int product_get(struct store *st, const char *tenant_id, const char *id,
 {
         static const char sql[] =
                 "SELECT " PRODUCT_COLS " FROM products WHERE tenant_id = ?1 AND id = ?2";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
-        if (!s)
-                return err ? err->code : -EIO;
-        sq_bind_text(s, 1, tenant_id);
-        sq_bind_text(s, 2, id);
         struct store_product p;
-        int r = sq_get(st, s, product_row, &p, err, "store: reading product");
+        int r = sq_get_by(st, sql, tenant_id, id, product_row, &p, err, "store: reading product");
         if (r == -ENOENT)
                 return rp_err_set(err, -ENOENT, "no product '%s'", id);
         if (r == 0)
@@ -66,12 +61,9 @@ static int product_list(struct store *st, const char *tenant_id, int64_t after, 
 {
         static const char sql[] = "SELECT " PRODUCT_COLS " FROM products "
                                   "WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
+        sqlite3_stmt *s = sq_page_stmt(st, sql, tenant_id, after, limit, err);
         if (!s)
                 return err ? err->code : -EIO;
-        sq_bind_text(s, 1, tenant_id);
-        sq_bind_i64(s, 2, after);
-        sq_bind_i64(s, 3, (int64_t)limit + 1);
         return sq_list(st, s, limit, sizeof(struct store_product), product_row,
                        (void **)ret_items, ret_n, ret_next, err, "store: listing products");
 }

@@ -72,12 +72,8 @@ static int mfr_get(struct store *st, const char *id, struct store_manufacturer *
                    struct rp_err *err)
 {
         static const char sql[] = "SELECT " MFR_COLS " FROM manufacturers WHERE id = ?1";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
-        if (!s)
-                return err ? err->code : -EIO;
-        sq_bind_text(s, 1, id);
         struct store_manufacturer m;
-        int r = sq_get(st, s, mfr_row, &m, err, "store: reading manufacturer");
+        int r = sq_get_by(st, sql, id, NULL, mfr_row, &m, err, "store: reading manufacturer");
         if (r == -ENOENT)
                 return rp_err_set(err, -ENOENT, "no manufacturer '%s'", id);
         if (r == 0)
@@ -133,12 +129,9 @@ static int record_get(struct store *st, const char *ueid, struct store_registry_
                       struct rp_err *err)
 {
         static const char sql[] = "SELECT " REC_COLS " FROM registry WHERE ueid = ?1";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
-        if (!s)
-                return err ? err->code : -EIO;
-        sq_bind_text(s, 1, ueid);
         struct store_registry_record rec;
-        int r = sq_get(st, s, rec_row, &rec, err, "store: reading registration record");
+        int r = sq_get_by(st, sql, ueid, NULL, rec_row, &rec, err,
+                          "store: reading registration record");
         if (r == -ENOENT)
                 return rp_err_set(err, -ENOENT, "no registered device '%s'", ueid);
         if (r == 0)

@@ -36,12 +36,8 @@ static int tenant_get(struct store *st, const char *id, struct store_tenant *ret
                       struct rp_err *err)
 {
         static const char sql[] = "SELECT " TENANT_COLS " FROM tenants WHERE id = ?1";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
-        if (!s)
-                return err ? err->code : -EIO;
-        sq_bind_text(s, 1, id);
         struct store_tenant t = {0};
-        int r = sq_get(st, s, tenant_row, &t, err, "store: reading tenant");
+        int r = sq_get_by(st, sql, id, NULL, tenant_row, &t, err, "store: reading tenant");
         if (r == -ENOENT)
                 return rp_err_set(err, -ENOENT, "no tenant '%s'", id);
         if (r == 0)

@@ -67,14 +67,8 @@ static int token_get(struct store *st, const char *tenant_id, const char *id,
 {
         static const char sql[] = "SELECT " TOKEN_COLS " FROM tokens "
                                   "WHERE id = ?1 AND (?2 IS NULL OR tenant_id = ?2)";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
-        if (!s)
-                return err ? err->code : -EIO;
-        sq_bind_text(s, 1, id);
-        if (tenant_id)
-                sq_bind_text(s, 2, tenant_id);
         struct store_token t = {0};
-        int r = sq_get(st, s, token_row, &t, err, "store: reading token");
+        int r = sq_get_by(st, sql, id, tenant_id, token_row, &t, err, "store: reading token");
         if (r == -ENOENT)
                 return rp_err_set(err, -ENOENT, "no token '%s'", id);
         if (r == 0)
@@ -89,13 +83,9 @@ static int token_list(struct store *st, const char *tenant_id, int64_t after, si
         static const char sql[] = "SELECT " TOKEN_COLS " FROM tokens "
                                   "WHERE (?1 IS NULL OR tenant_id = ?1) AND seq > ?2 "
                                   "ORDER BY seq LIMIT ?3";
-        sqlite3_stmt *s = sq_stmt(st, sql, err);
+        sqlite3_stmt *s = sq_page_stmt(st, sql, tenant_id, after, limit, err);
         if (!s)
                 return err ? err->code : -EIO;
-        if (tenant_id)
-                sq_bind_text(s, 1, tenant_id);
-        sq_bind_i64(s, 2, after);
-        sq_bind_i64(s, 3, (int64_t)limit + 1);
         return sq_list(st, s, limit, sizeof(struct store_token), token_row, (void **)ret_items,
                        ret_n, ret_next, err, "store: listing tokens");
 }
