@@ -75,7 +75,7 @@ void rp_b64url_encode(const uint8_t *in, size_t n, char *out)
         out[o] = '\0';
 }
 
-static int b64val(char c)
+int rp_b64_digit(char c, bool url)
 {
         if (c >= 'A' && c <= 'Z')
                 return c - 'A';
@@ -83,9 +83,9 @@ static int b64val(char c)
                 return c - 'a' + 26;
         if (c >= '0' && c <= '9')
                 return c - '0' + 52;
-        if (c == '-')
+        if (c == (url ? '-' : '+'))
                 return 62;
-        if (c == '_')
+        if (c == (url ? '_' : '/'))
                 return 63;
         return -1;
 }
@@ -103,7 +103,7 @@ int rp_b64url_decode(const char *in, size_t len, uint8_t **ret_out, size_t *ret_
         if (!out)
                 return -ENOMEM;
         for (size_t i = 0; i < len; i++) {
-                int v = b64val(in[i]);
+                int v = rp_b64_digit(in[i], true);
                 if (v < 0) {
                         free(out);
                         return -EINVAL;

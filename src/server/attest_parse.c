@@ -60,21 +60,6 @@ int srv_attest_reason_status(enum srv_attest_reason r)
 static const char b64_alpha[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int b64_val(char c)
-{
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '+')
-                return 62;
-        if (c == '/')
-                return 63;
-        return -1;
-}
-
 int srv_b64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len)
 {
         /* canonical only: length a multiple of 4, '=' only as padding, zero
@@ -91,7 +76,8 @@ int srv_b64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len)
                 int v[4];
                 for (int k = 0; k < 4; k++) {
                         bool padpos = i + 4 == len && (size_t)k >= 4 - pad;
-                        v[k] = padpos ? (in[i + k] == '=' ? 0 : -1) : b64_val(in[i + k]);
+                        v[k] = padpos ? (in[i + k] == '=' ? 0 : -1)
+                                      : rp_b64_digit(in[i + k], false);
                         if (v[k] < 0) {
                                 free(out);
                                 return -EINVAL;
