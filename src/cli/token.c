@@ -65,7 +65,8 @@ static int token_create(int argc, char **argv)
         if (optind != argc || !o.role)
                 return cli_errorf(CLI_EXIT_USAGE, "'token create' needs --role and no arguments");
         if (o.days && o.at)
-                return cli_errorf(CLI_EXIT_USAGE, "give --expires-in-days or --expires-at, not both");
+                return cli_errorf(CLI_EXIT_USAGE,
+                                  "give --expires-in-days or --expires-at, not both");
         json_t *body = json_pack("{s:s}", "role", o.role), *j = NULL;
         if (o.name)
                 json_object_set_new(body, "name", json_string(o.name));
@@ -76,7 +77,9 @@ static int token_create(int argc, char **argv)
                 long long d = strtoll(o.days, &end, 10);
                 if (!*o.days || *end) {
                         json_decref(body);
-                        return cli_errorf(CLI_EXIT_USAGE, "--expires-in-days must be a number (got '%s')", o.days);
+                        return cli_errorf(CLI_EXIT_USAGE,
+                                          "--expires-in-days must be a number (got '%s')",
+                                          o.days);
                 }
                 json_object_set_new(body, "expires_in_days", json_integer(d));
         }
