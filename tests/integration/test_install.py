@@ -3,7 +3,9 @@ pkg-config file), the systemd units and the documentation in place; the
 installed programs run, the units start installed programs, and an example
 app builds and links against the installed SDK through its pkg-config
 file."""
+import json
 import os
+import shlex
 import re
 import shutil
 import subprocess
@@ -11,11 +13,23 @@ import subprocess
 from conftest import BUILD, TOP, run
 
 
-def prefix_of():
+def options():
     p = run(["meson", "introspect", "--buildoptions", BUILD])
-    import json
-    opts = {o["name"]: o["value"] for o in json.loads(p.stdout)}
+    return {o["name"]: o["value"] for o in json.loads(p.stdout)}
+
+
+def prefix_of():
+    opts = options()
     return opts["prefix"], opts["bindir"], opts["sbindir"], opts["libdir"], opts["datadir"]
+
+
+def compiler():
+    """The build's C compiler, and its sanitizer flags: an app links against
+    a sanitizer build's librampart only with the same runtime."""
+    cmds = json.loads((BUILD / "compile_commands.json").read_text())
+    cc = [shlex.split(cmds[0]["command"])[0]]
+    san = options().get("b_sanitize", "none")
+    return cc + ([f"-fsanitize={san}"] if san != "none" else [])
 
 
 def test_meson_install_destdir(tmp_path):
@@ -61,6 +75,6 @@ def test_meson_install_destdir(tmp_path):
     flags = run(["pkg-config", "--cflags", "--libs", "rampart"], env=env).stdout.split()
     assert any(f.startswith("-I") and str(stage) in f for f in flags), flags
     exe = tmp_path / "crasher"
-    run(["cc", "-o", exe, TOP / "examples" / "apps" / "crasher" / "crasher.c", *flags], env=env)
+    run([*compiler(), "-o", exe, TOP / "examples" / "apps" / "crasher" / "crasher.c", *flags], env=env)
     p = run(["readelf", "-d", exe])
     assert "librampart.so.1" in p.stdout
