@@ -1,6 +1,7 @@
 /* agent.c - see agent.h. */
 #include "runtime/agent.h"
 
+#include <dirent.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -951,6 +952,31 @@ static void defer_done(struct rtd_agent *a, const struct tuf_image *img)
                                         img->type == TUF_IMAGE_OS ? NULL : img->component_id);
 }
 
+/* Downloads of images the assignment no longer names are deleted. */
+static void prune_downloads(struct rtd_agent *a)
+{
+        DIR *dir = opendir(a->dir);
+        struct dirent *de;
+
+        if (!dir)
+                return;
+        while ((de = readdir(dir))) {
+                const char *dot = strchr(de->d_name, '.');
+                bool keep = false;
+                if (!dot || (size_t)(dot - de->d_name) != 2 * CR_SHA256_LEN ||
+                    (strcmp(dot, ".pkg") && strcmp(dot, ".pkg.part")))
+                        continue;
+                for (size_t i = 0; i < a->plan.n && !keep; i++) {
+                        char sha[2 * CR_SHA256_LEN + 1];
+                        sha_hex(a->plan.images[i].sha256, sha);
+                        keep = !strncmp(de->d_name, sha, 2 * CR_SHA256_LEN);
+                }
+                if (!keep && unlinkat(dirfd(dir), de->d_name, 0) == 0)
+                        rp_info(LOG, "update: removed '%s' (no longer assigned)", de->d_name);
+        }
+        closedir(dir);
+}
+
 int rtd_agent_check(struct rtd_agent *a, time_t now, long *ret_next_ms, struct rp_err *err)
 {
         _cleanup_(cr_monitor_key_freep) struct cr_monitor_key *mk = NULL;
@@ -1030,6 +1056,7 @@ int rtd_agent_check(struct rtd_agent *a, time_t now, long *ret_next_ms, struct r
                 return r;
         }
         a->have_plan = true;
+        prune_downloads(a);
         if (a->cfg.apps.list) {
                 n_apps = a->cfg.apps.list(a->cfg.apps.ud, apps, RTD_AGENT_MAX_APPS);
                 if (n_apps < 0)

@@ -500,13 +500,29 @@ def test_endless_image_aborted_at_the_length_cap(w):
 
 
 def test_trickling_image_aborted_below_the_minimum_rate(w):
+    dev = w.device(w.base)
+    assigned = [True]
     w.hostile.image_mode = "trickle"
+    w.hostile.reply = lambda body: reply_of(
+        w.repo.files(), w.repo.assign(dev.ueid, w.good_name) if assigned[0]
+        else w.repo.empty_director(dev.ueid))
+    dev.start(env={"RAMPARTD_UPDATE_MIN_RATE": "100000", "RAMPARTD_UPDATE_LOW_SPEED_S": "2"})
     try:
-        run_attack(w, lambda dev, b: reply_of(w.repo.files(), w.repo.assign(dev.ueid, w.good_name)),
-                   "bytes/s", "the minimum-rate abort",
-                   env={"RAMPARTD_UPDATE_MIN_RATE": "100000", "RAMPARTD_UPDATE_LOW_SPEED_S": "2"})
+        st = refused(dev, "bytes/s", "the minimum-rate abort")
+        assert st["last_result"] == "interrupted" and "transfer aborted" in st["message"]
+        # the partial download waits for a resume ...
+        parts = lambda: list((dev.dir / "data" / "updates").glob("*.pkg.part"))
+        assert parts()
+        # ... until the assignment no longer names the image
+        assigned[0] = False
+        wait_for(lambda: not parts(), "the partial download to be removed", log=dev.log)
+        assert "no longer assigned" in dev.log()
     finally:
+        dev.stop()
+        w.hostile.reply = None
         w.hostile.image_mode = "honest"
+    log = dev.log()
+    assert "Sanitizer" not in log and "runtime error:" not in log, log[-4000:]
 
 
 # ---- root rotation ----
