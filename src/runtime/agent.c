@@ -855,7 +855,7 @@ static int install_app(struct rtd_agent *a, const struct tuf_image *img, const c
         r = rtd_install_role_keys((const uint8_t *)targets, targets_len, role, &keys, &n_keys, err);
         if (r < 0)
                 return r;
-        r = rtd_install_check_app(pkg, keys, n_keys, img, &fd, NULL, err);
+        r = rtd_install_check(pkg, keys, n_keys, img, &fd, NULL, err);
         if (r == 0) {
                 write_status(a, "installing");
                 r = a->cfg.apps.install(a->cfg.apps.ud, fd, keys, n_keys, err);
@@ -877,6 +877,21 @@ static int install_os(struct rtd_agent *a, const struct tuf_image *img, const ch
         char slot[2];
         int r;
 
+        /* verified here first, against the root's platform targets keys;
+         * the monitor verifies again against the fused platform keys */
+        {
+                struct cr_key **keys = NULL;
+                size_t n_keys = 0;
+                int fd = -1;
+                r = rtd_install_root_targets_keys(tuf_client_root(a->tuf), &keys, &n_keys, err);
+                if (r == 0)
+                        r = rtd_install_check(pkg, keys, n_keys, img, &fd, NULL, err);
+                rtd_install_keys_free(keys, n_keys);
+                if (fd >= 0)
+                        close(fd);
+                if (r < 0)
+                        return r;
+        }
         /* recorded first: a power loss during install-os is recognised */
         memset(&a->pending, 0, sizeof(a->pending));
         a->pending.active = true;

@@ -89,9 +89,35 @@ out:
         return r;
 }
 
-int rtd_install_check_app(const char *pkg, struct cr_key *const *trusted, size_t n_trusted,
-                          const struct tuf_image *want, int *ret_fd, struct img_meta *ret_meta,
-                          struct rp_err *err)
+int rtd_install_root_targets_keys(const struct tuf_root *root, struct cr_key ***ret_keys,
+                                  size_t *ret_n, struct rp_err *err)
+{
+        const struct tuf_role_keys *rk = &root->roles[TUF_ROLE_TARGETS];
+        struct cr_key **keys = calloc(rk->n ? rk->n : 1, sizeof(*keys));
+        size_t n = 0;
+
+        if (!keys)
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < rk->n; i++) {
+                const struct tuf_key *k = tuf_keyring_find(&root->keys, rk->ids[i]);
+                int r;
+                if (!k)
+                        continue;
+                r = cr_key_pub_from_raw(k->pub, &keys[n], err);
+                if (r < 0) {
+                        rtd_install_keys_free(keys, n);
+                        return r;
+                }
+                n++;
+        }
+        *ret_keys = keys;
+        *ret_n = n;
+        return 0;
+}
+
+int rtd_install_check(const char *pkg, struct cr_key *const *trusted, size_t n_trusted,
+                      const struct tuf_image *want, int *ret_fd, struct img_meta *ret_meta,
+                      struct rp_err *err)
 {
         _cleanup_close_ int fd = open(pkg, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         struct img_meta m;
@@ -99,18 +125,22 @@ int rtd_install_check_app(const char *pkg, struct cr_key *const *trusted, size_t
 
         if (fd < 0)
                 return rp_err_set(err, -errno, "cannot open '%s': %s", pkg, strerror(errno));
+        enum img_type type = want->type == TUF_IMAGE_OS ? IMG_TYPE_OS : IMG_TYPE_APP;
+
         if (n_trusted == 0)
-                return rp_err_set(err, -EKEYREJECTED, "app image '%s': the delegation lists no "
-                                  "usable key", want->name);
+                return rp_err_set(err, -EKEYREJECTED, "image '%s': no usable signing key is "
+                                  "trusted for it", want->name);
         r = img_verify_fd(fd, trusted, n_trusted, &m, err);
-        if (r < 0)
-                return rp_err_prefix(err, "app image '%s'", want->name);
-        if (m.type != IMG_TYPE_APP)
-                return rp_err_set(err, -EINVAL, "image '%s' is a %s image, assigned as an app",
-                                  want->name, img_type_name(m.type));
+        if (r < 0) {
+                rp_err_prefix(err, "image '%s'", want->name);
+                return err ? (err->code = -EKEYREJECTED) : -EKEYREJECTED;
+        }
+        if (m.type != type)
+                return rp_err_set(err, -EKEYREJECTED, "image '%s' is a %s image, assigned as %s",
+                                  want->name, img_type_name(m.type), img_type_name(type));
         if (strcmp(m.component_id, want->component_id) || strcmp(m.version, want->version) ||
             m.svn != want->svn)
-                return rp_err_set(err, -EINVAL, "image '%s': the package says %s %s svn %u, the "
+                return rp_err_set(err, -EKEYREJECTED, "image '%s': the package says %s %s svn %u, the "
                                   "signed metadata say %s %s svn %" PRIu64, want->name,
                                   m.component_id, m.version, m.svn, want->component_id,
                                   want->version, want->svn);

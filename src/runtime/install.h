@@ -8,9 +8,11 @@
  * the preferred one as a trial with N boot attempts. The normal world never
  * writes a slot. The agent then asks the monitor for a reboot.
  *
- * App images are verified here (img_verify against the keys of the tenant's
- * delegation in the verified targets: an app package not signed by them is
- * refused before anything is written) and installed by the app supervisor
+ * Both are verified here first (img_verify): OS packages against the
+ * platform targets keys of the trusted root, app packages against the keys
+ * of the tenant's delegation in the verified targets, so a package not
+ * signed by them is refused before anything is written. App images are then
+ * installed by the app supervisor
  * (supervisor.h: new version directory, stop, atomic switch, start, old
  * version kept until the new one has run). The agent reaches the
  * supervisor through struct rtd_agent_apps (agent.h), so it builds and is
@@ -44,9 +46,14 @@ int rtd_install_role_keys(const uint8_t *targets_payload, size_t len, const char
                           struct cr_key ***ret_keys, size_t *ret_n, struct rp_err *err) RP_WUR;
 void rtd_install_keys_free(struct cr_key **keys, size_t n);
 
-/* Verifies the app package at `pkg` with `trusted` and checks that what it
- * says (app type, component id, version, svn) is what the assignment names.
- * Returns the open descriptor (rewound) in *ret_fd for the supervisor. */
-int rtd_install_check_app(const char *pkg, struct cr_key *const *trusted, size_t n_trusted,
-                          const struct tuf_image *want, int *ret_fd, struct img_meta *ret_meta,
-                          struct rp_err *err) RP_WUR;
+/* Verifies the package at `pkg` with `trusted` (img_verify) and checks that
+ * what it says (type, component id, version, svn) is what the assignment
+ * names. Returns the open descriptor (rewound) in *ret_fd. */
+int rtd_install_check(const char *pkg, struct cr_key *const *trusted, size_t n_trusted,
+                      const struct tuf_image *want, int *ret_fd, struct img_meta *ret_meta,
+                      struct rp_err *err) RP_WUR;
+/* The platform targets keys of the trusted root: the keys OS packages must
+ * be signed by (the service refuses others at upload, and rampart-boot's
+ * fused platform keys are these). Free with rtd_install_keys_free. */
+int rtd_install_root_targets_keys(const struct tuf_root *root, struct cr_key ***ret_keys,
+                                  size_t *ret_n, struct rp_err *err) RP_WUR;

@@ -373,11 +373,11 @@ def test_os_image_signed_by_unknown_key_refused(w, tmp_path):
     w.hostile.images[hashlib.sha256(pkg.read_bytes()).hexdigest()] = pkg.read_bytes()
     name = "platform/6f0e2a3c-3b1d-4c7e-9a55-0d7c1e9b2f10/2.5.0"
     dev, st = run_attack(w, lambda dev, b: reply_of(r.files(), r.assign(dev.ueid, name)),
-                         "the security monitor refused the OS image", "the monitor's refusal")
+                         "is signed only by unknown key id(s)", "the signature refusal")
     assert st["last_result"] == "failed"
     # reported in the next check-in, with the monitor's reason
     sha = hashlib.sha256(pkg.read_bytes()).hexdigest()
-    assert any(x["sha256"] == sha and x["status"] == "failed" and "refused" in x["reason"]
+    assert any(x["sha256"] == sha and x["status"] == "failed" and "unknown key" in x["reason"]
                for c in w.hostile.checkins for x in c.get("reports", [])) or \
         any(x["sha256"] == sha and x["status"] == "failed" for x in dev.agent()["reports"])
     q = (dev.dir / "data" / "failures" / "queue").read_text()
