@@ -54,7 +54,7 @@ DEVICE_ENV = {
     "RAMPARTD_BACKOFF_MIN_MS": "300", "RAMPARTD_BACKOFF_MAX_MS": "2000",
     "RAMPARTD_APP_BACKOFF_MIN_MS": "500", "RAMPARTD_APP_BACKOFF_MAX_MS": "4000",
     "RAMPARTD_UPLOAD_INTERVAL_S": "1", "RAMPARTD_UPLOAD_BACKOFF_MIN_S": "1",
-    "RAMPARTD_UPLOAD_BACKOFF_MAX_S": "4",
+    "RAMPARTD_UPLOAD_BACKOFF_MAX_S": "4", "RAMPARTD_UPLOAD_POLL_S": "1",
 }
 WAIT = 90
 
@@ -331,8 +331,9 @@ class Demo:
 
         def bucket():
             items = self.t.json("failures", "list")["items"]
-            return [b for b in items if b.get("component_id") == IDS["crasher"]]
-        bs = self.wait(bucket, "the crash report to reach the service", log=d3.log)
+            bs = [b for b in items if b.get("component_id") == IDS["crasher"]]
+            return bs if sum(b["hits"] for b in bs) >= 2 else None
+        bs = self.wait(bucket, "both crashes to reach the service", log=d3.log)
         self.t.rampart("failures", "list")
         expect(len(bs) == 1, f"{len(bs)} buckets for crasher, expected 1")
         b = bs[0]

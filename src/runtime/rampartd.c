@@ -52,6 +52,7 @@
 #include "runtime/failures.h"
 #include "runtime/http_client.h"
 #include "runtime/supervisor.h"
+#include "runtime/upload_timer.h"
 
 #define LOG "rampartd"
 #define EXIT_FAIL 1
@@ -76,6 +77,7 @@ struct rtd {
         struct rtd_sup *sup;            /* the app supervisor */
         struct rtd_attest att;
         struct rtd_agent *agent;        /* the update agent (agent.h) */
+        struct rtd_upload_timer *upload; /* the failure uploader (upload_timer.h) */
 
         long backoff_min_ms, backoff_max_ms;
         double renew_scale;
@@ -318,6 +320,7 @@ static void on_attest(evutil_socket_t fd, short what, void *ud)
         write_status(d);
         rtd_agent_on_attest(d->agent, true, "ok", "");
         rtd_sup_fetch_capability(d->sup, d->cfg.server);
+        rtd_upload_timer_kick(d->upload);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *ud)
@@ -403,6 +406,7 @@ static void cleanup(struct rtd *d)
 {
         rtd_sup_free(d->sup);     /* its events live on d->base */
         rtd_agent_free(d->agent);
+        rtd_upload_timer_free(d->upload);
         if (d->ev_attest)
                 event_free(d->ev_attest);
         if (d->ev_term)
@@ -580,6 +584,14 @@ int main(int argc, char **argv)
                 };
                 if (rtd_agent_start(&ac, d.base, d.sup, &d.agent, &err) < 0)
                         rp_error(LOG, "%s: no updates in this boot", err.msg);
+        }
+        {
+                struct rtd_upload_timer_config uc = {
+                        .base = d.base, .mon = &d.mon, .bi = &d.bi, .data_dir = d.data_dir,
+                        .server = d.cfg.server, .ca_file = d.ca_file, .failq = d.failq,
+                };
+                if (rtd_upload_timer_start(&uc, &d.upload, &err) < 0)
+                        rp_error(LOG, "%s: failures are queued but not uploaded in this boot", err.msg);
         }
         schedule(&d, 0, d.trigger);
         write_status(&d);
