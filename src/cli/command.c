@@ -38,7 +38,10 @@ int cli_parse(int argc, char **argv, const char *group, const struct cli_opt *ow
                 {"help", no_argument, NULL, 'h'},
         };
         size_t n_lo = 5;
-        for (size_t i = 0; i < n_own && i < CLI_OPT_MAX; i++)
+        if (n_own > CLI_OPT_MAX)
+                return cli_errorf(CLI_EXIT_FAIL, "%s: %zu options, at most %d", group, n_own,
+                                  CLI_OPT_MAX);
+        for (size_t i = 0; i < n_own; i++)
                 lo[n_lo++] = (struct option){own[i].name, required_argument, NULL,
                                              OWN_BASE + (int)i};
         int c, li = -1;

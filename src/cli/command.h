@@ -44,7 +44,8 @@ struct cli_opt {
  * with "<group> <subcommand>: option '<opt>' does not apply here". Returns
  * CLI_EXIT_OK, CLI_EXIT_USAGE (message or usage printed to stderr), or -1
  * when --help printed usage to stdout (the caller then exits with
- * CLI_EXIT_OK). At most CLI_OPT_MAX options of the group's own. */
+ * CLI_EXIT_OK). At most CLI_OPT_MAX options of the group's own (more is
+ * CLI_EXIT_FAIL). */
 int cli_parse(int argc, char **argv, const char *group, const struct cli_opt *own, size_t n_own,
               unsigned allowed, struct cli_opts *ret, void (*usage)(FILE *f));
 
