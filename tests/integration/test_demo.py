@@ -57,7 +57,7 @@ def test_demo_runs_every_step_and_cleans_up():
         "devices/telemetry reading 1 from",
         # 5. the crash bucket, symbolized
         "one bucket,",
-        "top frames: crash_now <- main",
+        "frames in the app: crash_now <- main",
         # 6. OS update
         "attested and confirmed in slot b",
         "floors after: dev1=2, dev2=2, dev3=2",
