@@ -37,7 +37,7 @@ import traceback
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from demo_lib import (Broker, Device, Narrator, Procs, Server, StepFailed, Tools,  # noqa: E402
-                      expect, free_port)
+                      expect)
 
 TOP = pathlib.Path(__file__).resolve().parents[1]
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
