@@ -306,9 +306,15 @@ def test_broken_release_that_exits_at_start_is_reverted(w, tmp_path):
         row = wait_for(lambda: (lambda r: r if r and r["status"] == "reverted" else None)(
             w.dev_row(dep, dev)), "the server to show reverted", log=dev.log)
         assert "2.1.0" in row["reason"] and "not confirmed" in row["reason"], row
-        # queued as a revert failure event, and never tried again
-        q = (dev.dir / "data" / "failures" / "queue").read_text()
-        assert '"revert"' in q and "trial_not_confirmed" in q
+        # queued as a revert failure event (urgent: uploaded to the service at
+        # once), and never tried again
+        def revert_event():
+            q = (dev.dir / "data" / "failures" / "queue").read_text()
+            if '"revert"' in q and "trial_not_confirmed" in q:
+                return True
+            r = w.srv.api("GET", "/api/v1/failures/events", w.admin)
+            return r.status_code == 200 and dev.ueid in r.text and "trial_not_confirmed" in r.text
+        wait_for(revert_event, "the revert failure event", log=dev.log)
         checks = dev.updates()["checks"]
         dev.wait(lambda d: d.updates()["checks"] >= checks + 2, "two more check-ins")
         assert dev.status()["os_version"] == "1.0.0"
