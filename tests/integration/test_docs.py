@@ -81,6 +81,8 @@ def test_quickstart_blocks_run_in_order(tmp_path):
         f"--- output ---\n{out[-8000:]}")
     # what the blocks claim, visible in their output
     assert "state: attested" in out
+    assert "os_version: 2.0.0" in out and "counter os: 2" in out
+    assert re.search(r"slot b: .*confirmed, image rampart-os 2\.0\.0 svn 2", out), out[-4000:]
     # a sanitizer build's crasher handles SIGSEGV itself and exits 1: then
     # the bucket is that exit; otherwise a symbolized SIGSEGV
     sanitized = b"__asan_init" in (BUILD / "src" / "sdk" / "app-crasher").read_bytes()
