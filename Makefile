@@ -28,9 +28,15 @@ test: build
 $(ASAN_BUILD)/build.ninja:
 	CC=clang meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 
+# UBSan only prints by default and meson 1.0 sets no sanitizer options: make
+# every report (in unit tests and in the binaries the integration tests
+# start) end the process with an error, so a finding fails its test.
+ASAN_ENV = ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:print_summary=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:print_summary=1
+
 test-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
-	@tools/run-tests.sh $(ASAN_BUILD)
+	@$(ASAN_ENV) tools/run-tests.sh $(ASAN_BUILD)
 
 demo: build
 	@$(PYTHON) tools/demo.py --build $(BUILD)
