@@ -11,7 +11,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,7 @@ int sbx_egress_init(struct sbx_egress *eg, const struct img_manifest *m, const c
         eg->m = m;
         eg->etc_fd = -1;
         eg->cached_pidfd = eg->cached_fdinfo = -1;
+        eg->park_rd = eg->park_wr = eg->park_notify = -1;
         for (size_t i = 0; i < SBX_EGRESS_FDINFO_CACHE; i++)
                 eg->fdinfo_num[i] = eg->fdinfo_file[i] = -1;
         for (size_t c = 0; c < m->n_conns; c++)
@@ -67,6 +70,14 @@ void sbx_egress_done(struct sbx_egress *eg)
 {
         if (!eg || !eg->m)
                 return;         /* never initialised: holds nothing */
+        if (eg->park_wr >= 0) {
+                /* end of the pipe: the worker drops what it holds and exits */
+                close(eg->park_wr);
+                pthread_join(eg->worker, NULL);
+                close(eg->park_rd);
+                close(eg->park_notify);
+                eg->park_rd = eg->park_wr = eg->park_notify = -1;
+        }
         forget_task(eg);
         seccomp_notify_free(eg->req, eg->resp);
         eg->req = eg->resp = NULL;
@@ -432,24 +443,197 @@ static int task_handles(struct sbx_egress *eg, pid_t tid)
         return 0;
 }
 
-static int connect_with_timeout(int s, const struct sockaddr *sa, socklen_t len)
+static int sock_error(int s)
 {
-        struct pollfd p = { .fd = s, .events = POLLOUT };
         int soerr = 0;
         socklen_t sl = sizeof(soerr);
+        if (getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+                return -errno;
+        return soerr ? -soerr : 0;
+}
+
+/* Starts connecting the runtime's non-blocking socket: 0 when connected
+ * (a loopback or LAN peer usually is by the time connect() returns),
+ * -EINPROGRESS when still under way, else the error. */
+static int connect_start(int s, const struct sockaddr *sa, socklen_t len)
+{
+        struct pollfd p = { .fd = s, .events = POLLOUT };
 
         if (connect(s, sa, len) == 0)
                 return 0;
         if (errno != EINPROGRESS)
                 return -errno;
-        int r = poll(&p, 1, SBX_EGRESS_CONNECT_TIMEOUT_MS);
-        if (r == 0)
-                return -ETIMEDOUT;
+        int r = poll(&p, 1, 0);
         if (r < 0)
                 return -errno;
-        if (getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+        return r == 0 ? -EINPROGRESS : sock_error(s);
+}
+
+static int connect_wait(int s, int timeout_ms)
+{
+        struct pollfd p = { .fd = s, .events = POLLOUT };
+        int r = poll(&p, 1, timeout_ms);
+        if (r == 0)
+                return -ETIMEDOUT;
+        return r < 0 ? -errno : sock_error(s);
+}
+
+/* Installs the runtime's connected (or bound) socket in place of the app's
+ * descriptor `fd`, with the app's blocking mode and close-on-exec, then
+ * lets the call return 0. 1 when handed over, 0 when answered with an
+ * error, -ENOENT when the request is gone. */
+static int hand_over(int notify_fd, struct seccomp_notif_resp *resp, uint64_t id, int sock, int fd,
+                     unsigned long fdflags)
+{
+        if (!(fdflags & O_NONBLOCK)) {
+                int off = 0;
+                (void)ioctl(sock, FIONBIO, &off);
+        }
+        struct seccomp_notif_addfd add = {
+                .id = id,
+                .flags = SECCOMP_ADDFD_FLAG_SETFD,
+                .srcfd = (uint32_t)sock,
+                .newfd = (uint32_t)fd,
+                .newfd_flags = (uint32_t)(fdflags & O_CLOEXEC),
+        };
+        if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+                if (errno == ENOENT)
+                        return -ENOENT;
+                return respond(notify_fd, resp, id, -EMFILE, false);
+        }
+        int r = respond(notify_fd, resp, id, 0, false);
+        return r < 0 ? r : 1;
+}
+
+/* A connect the worker finishes. */
+struct parked {
+        uint64_t id;            /* the notification */
+        uint64_t deadline_ms;
+        int sock;               /* the runtime's socket, connecting */
+        int fd;                 /* the app's descriptor number */
+        unsigned long fdflags;  /* O_NONBLOCK, O_CLOEXEC of the app's descriptor */
+};
+
+static void finish_parked(struct sbx_egress *eg, const struct parked *q, int r)
+{
+        struct seccomp_notif_resp resp;
+        if (r == 0) {
+                if (hand_over(eg->park_notify, &resp, q->id, q->sock, q->fd, q->fdflags) == 1)
+                        __atomic_add_fetch(&eg->n_allowed, 1, __ATOMIC_RELAXED);
+        } else {
+                (void)respond(eg->park_notify, &resp, q->id, r, false);
+        }
+        close(q->sock);
+        __atomic_sub_fetch(&eg->parked, 1, __ATOMIC_RELAXED);
+}
+
+/* The connect worker: waits on the parked connects and the pipe. Only
+ * system calls here (no allocator, no stdio, no logging). */
+static void *connect_worker(void *arg)
+{
+        struct sbx_egress *eg = arg;
+        struct parked p[SBX_EGRESS_MAX_PARKED];
+        struct pollfd pf[SBX_EGRESS_MAX_PARKED + 1];
+        size_t n = 0;
+
+        for (;;) {
+                uint64_t now = now_ms(), next = UINT64_MAX;
+                pf[0] = (struct pollfd){ .fd = eg->park_rd, .events = POLLIN };
+                for (size_t i = 0; i < n; i++) {
+                        pf[i + 1] = (struct pollfd){ .fd = p[i].sock, .events = POLLOUT };
+                        if (p[i].deadline_ms < next)
+                                next = p[i].deadline_ms;
+                }
+                int timeout = n == 0 ? -1 : next <= now ? 0 : (int)(next - now);
+                if (poll(pf, n + 1, timeout) < 0 && errno != EINTR)
+                        (void)poll(NULL, 0, 10);        /* ENOMEM: retry shortly */
+                now = now_ms();
+                /* from the end, so moving the last entry into a finished
+                 * one's place only moves an entry already looked at */
+                for (size_t i = n; i-- > 0;) {
+                        int r;
+                        if (pf[i + 1].revents)
+                                r = sock_error(p[i].sock);
+                        else if (now >= p[i].deadline_ms)
+                                r = -ETIMEDOUT;
+                        else
+                                continue;
+                        finish_parked(eg, &p[i], r);
+                        p[i] = p[--n];
+                }
+                if (!(pf[0].revents & (POLLIN | POLLHUP)))
+                        continue;
+                struct parked q;
+                ssize_t k = read(eg->park_rd, &q, sizeof(q));
+                if (k == (ssize_t)sizeof(q)) {
+                        if (n < SBX_EGRESS_MAX_PARKED)
+                                p[n++] = q;
+                        else
+                                finish_parked(eg, &q, -EAGAIN);
+                } else if (k == 0 || (k < 0 && errno != EINTR)) {
+                        /* the egress is going away with its app */
+                        for (size_t i = 0; i < n; i++)
+                                close(p[i].sock);
+                        return NULL;
+                }
+        }
+}
+
+static int start_worker(struct sbx_egress *eg, int notify_fd)
+{
+        int pp[2];
+        sigset_t all, old;
+
+        if (pipe2(pp, O_CLOEXEC) < 0)
                 return -errno;
-        return soerr ? -soerr : 0;
+        int nfd = fcntl(notify_fd, F_DUPFD_CLOEXEC, 3);
+        if (nfd < 0) {
+                int r = -errno;
+                close(pp[0]);
+                close(pp[1]);
+                return r;
+        }
+        eg->park_rd = pp[0];
+        eg->park_notify = nfd;
+        /* signals stay with the runtime's own thread */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int r = pthread_create(&eg->worker, NULL, connect_worker, eg);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r != 0) {
+                close(pp[0]);
+                close(pp[1]);
+                close(nfd);
+                eg->park_rd = eg->park_notify = -1;
+                return -r;
+        }
+        eg->park_wr = pp[1];
+        return 0;
+}
+
+/* Hands a connect still under way to the worker; on success the worker
+ * owns `sock` and answers the request. */
+static int park(struct sbx_egress *eg, int notify_fd, uint64_t id, int sock, int fd, unsigned long fdflags)
+{
+        struct parked q = {
+                .id = id,
+                .deadline_ms = now_ms() + SBX_EGRESS_CONNECT_TIMEOUT_MS,
+                .sock = sock,
+                .fd = fd,
+                .fdflags = fdflags,
+        };
+        int r;
+
+        if (__atomic_load_n(&eg->parked, __ATOMIC_RELAXED) >= SBX_EGRESS_MAX_PARKED)
+                return -EBUSY;
+        if (eg->park_wr < 0 && (r = start_worker(eg, notify_fd)) < 0)
+                return r;
+        __atomic_add_fetch(&eg->parked, 1, __ATOMIC_RELAXED);
+        if (write(eg->park_wr, &q, sizeof(q)) != (ssize_t)sizeof(q)) {
+                __atomic_sub_fetch(&eg->parked, 1, __ATOMIC_RELAXED);
+                return -EIO;
+        }
+        return 0;
 }
 
 int sbx_egress_handle(struct sbx_egress *eg, int notify_fd)
@@ -553,7 +737,15 @@ int sbx_egress_handle(struct sbx_egress *eg, int notify_fd)
                         (void)setsockopt(ns, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
         }
         if (nr == __NR_connect) {
-                r = connect_with_timeout(ns, (struct sockaddr *)&ss, (socklen_t)ulen);
+                r = connect_start(ns, (struct sockaddr *)&ss, (socklen_t)ulen);
+                if (r == -EINPROGRESS && park(eg, notify_fd, req->id, ns, fd, fdflags) == 0) {
+                        rp_debug("egress", "app '%s': connect to %s allowed, still connecting", eg->m->name,
+                                 where);
+                        ns = -1;        /* the worker's now */
+                        return 0;
+                }
+                if (r == -EINPROGRESS)
+                        r = connect_wait(ns, SBX_EGRESS_CONNECT_TIMEOUT_MS);
         } else {
                 int one = 1;
                 (void)setsockopt(ns, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -561,24 +753,11 @@ int sbx_egress_handle(struct sbx_egress *eg, int notify_fd)
         }
         if (r < 0)
                 return respond(notify_fd, resp, req->id, r, false);
-        if (!(fdflags & O_NONBLOCK)) {
-                int off = 0;
-                (void)ioctl(ns, FIONBIO, &off);
-        }
-
-        struct seccomp_notif_addfd add = {
-                .id = req->id,
-                .flags = SECCOMP_ADDFD_FLAG_SETFD,
-                .srcfd = (uint32_t)ns,
-                .newfd = (uint32_t)fd,
-                .newfd_flags = (uint32_t)(fdflags & O_CLOEXEC),
-        };
-        if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
-                if (errno == ENOENT)
-                        return -ENOENT;
-                return respond(notify_fd, resp, req->id, -EMFILE, false);
-        }
-        eg->n_allowed++;
+        if ((r = hand_over(notify_fd, resp, req->id, ns, fd, fdflags)) < 0)
+                return r;
+        if (r == 0)
+                return 0;
+        __atomic_add_fetch(&eg->n_allowed, 1, __ATOMIC_RELAXED);
         rp_debug("egress", "app '%s': %s to %s granted", eg->m->name, what, where);
-        return respond(notify_fd, resp, req->id, 0, false);
+        return 0;
 }

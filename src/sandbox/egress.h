@@ -15,6 +15,7 @@
  * the runtime's current answers in its /etc/hosts, which the runtime
  * rewrites when they change. Denials answer EACCES. */
 #pragma once
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -28,6 +29,7 @@
 #define SBX_EGRESS_DNS_TTL_MS 5000    /* system-resolver answers reused this long */
 #define SBX_EGRESS_CONNECT_TIMEOUT_MS 10000
 #define SBX_EGRESS_FDINFO_CACHE 4
+#define SBX_EGRESS_MAX_PARKED 32      /* slow connects finished by the worker at once */
 
 struct sbx_egress_addr {
         int family;                   /* AF_INET or AF_INET6 */
@@ -57,6 +59,13 @@ struct sbx_egress {
         int fdinfo_num[SBX_EGRESS_FDINFO_CACHE], fdinfo_file[SBX_EGRESS_FDINFO_CACHE];
         unsigned fdinfo_next;
         bool has_names;               /* AllowedConnections names something to resolve */
+        /* the connect worker: a thread started on the first connect that is
+         * not done at once; it finishes such connects (wait, hand over,
+         * answer) so the app's other requests are not held up behind them */
+        int park_rd, park_wr;         /* pipe of parked connects; -1: no worker */
+        int park_notify;              /* the worker's own duplicate of the listener */
+        pthread_t worker;
+        unsigned parked;              /* connects in the worker's hands (atomic) */
         unsigned long n_allowed, n_denied;
 };
 
@@ -85,6 +94,11 @@ int sbx_egress_check_bind(const struct sbx_egress *eg, int type, const struct so
                           socklen_t len) RP_WUR;
 
 /* Receives and answers one notification from `notify_fd`. Returns 0 when
- * one was handled (whatever the verdict), -ENOENT when the target went away,
- * other negative codes on a broken listener. */
+ * one was handled (whatever the verdict, or handed to the connect worker),
+ * -ENOENT when the target went away, other negative codes on a broken
+ * listener. A connect the host's kernel cannot finish at once goes to the
+ * egress's own worker thread (at most SBX_EGRESS_MAX_PARKED at a time,
+ * further ones wait inline), which answers it when it completes, fails or
+ * times out; the worker calls no allocator or stdio, so a process the
+ * runtime clones meanwhile inherits no lock it holds. */
 int sbx_egress_handle(struct sbx_egress *eg, int notify_fd) RP_WUR;
