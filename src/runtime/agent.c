@@ -1121,9 +1121,13 @@ int rtd_agent_check(struct rtd_agent *a, time_t now, long *ret_next_ms, struct r
                 struct rp_err ie = {0};
 
                 sha_hex(os->sha256, sha);
-                r = check_svn(a, os, &ie);
+                bool other = strcmp(os->component_id, a->os_component) != 0;
+                r = other ? rp_err_set(&ie, -EPERM, "component %s is not this device's OS (%s)",
+                                       os->component_id, a->os_component)
+                          : check_svn(a, os, &ie);
                 if (r < 0) {
-                        image_failed(a, os, sha, "svn_rollback", ie.msg, true);
+                        image_failed(a, os, sha, other ? "wrong_component" : "svn_rollback",
+                                     ie.msg, true);
                         set_result(a, "failed", ie.msg);
                 } else if (!deferred(a, os, sha, now, &next)) {
                         r = fetch(a, &dl, os, sha, &pkg, &ie);

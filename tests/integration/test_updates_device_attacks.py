@@ -286,11 +286,12 @@ class World:
         self.hostile = Hostile(tmp, self.srv.url, tmp / "cacerts.pem")
         self.n = 0
 
-    def make_os(self, version, svn, key=None, tag="", released=True):
+    def make_os(self, version, svn, key=None, tag="", released=True, component=None):
         out = self.tmp / f"os-{version}{tag}.pkg"
         p = run([binary("rampart-device"), "make-os", "--out", out, "--version", version, "--svn",
                  svn, "--key", key or self.fac.dir / "platform.key", "--tuf-root",
-                 self.repo.md / "1.root.json"])
+                 self.repo.md / "1.root.json",
+                 *(["--component-id", component] if component else [])])
         fwid = re.search(r"image digest \(fwid\): ([0-9a-f]{64})", p.stdout).group(1)
         if released:
             r = self.srv.api("POST", "/api/v1/os-releases", self.srv.bootstrap_token,
@@ -428,6 +429,22 @@ def test_image_with_lower_svn_refused(w, tmp_path):
                          "svn 0 is below the running OS's svn 1 (rollback refused)",
                          "the svn refusal")
     # never downloaded
+    assert "downloaded" not in dev.log()
+
+
+def test_os_image_of_another_component_refused(w, tmp_path):
+    other = "99999999-3b1d-4c7e-9a55-0d7c1e9b2f10"
+    pkg = w.make_os("7.0.0", 7, tag="-other", component=other)
+    d = tmp_path / "repo"
+    shutil.copytree(w.repo.d, d)
+    r = Repo.__new__(Repo)
+    r.d, r.md, r.key = d, d / "metadata", {k: d / "keys" / f"{k}.pem" for k in w.repo.key}
+    r.add(pkg, w.fac.plat_pub)
+    r.publish()
+    w.hostile.images[hashlib.sha256(pkg.read_bytes()).hexdigest()] = pkg.read_bytes()
+    name = f"platform/{other}/7.0.0"
+    dev, st = run_attack(w, lambda dev, b: reply_of(r.files(), r.assign(dev.ueid, name)),
+                         "is not this device's OS", "the component refusal")
     assert "downloaded" not in dev.log()
 
 
