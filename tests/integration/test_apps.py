@@ -113,8 +113,10 @@ def dev(world, tmp_path):
     # granted before the device starts: rampartd fetches it after attesting
     w["key"], w["pub"] = keypair(tmp_path, "dev")
     grant(w, [w["pub"]], tmp_path / "cap.jws")
+    # (RAMPARTD_UPLOAD_POLL_S: failure events stay in the queue, where the tests read them,
+    # instead of leaving with rampartd's next upload)
     w["dev"].start(env={"RAMPARTD_APP_BACKOFF_MIN_MS": "200", "RAMPARTD_APP_BACKOFF_MAX_MS": "3200",
-                        "RAMPARTD_APP_CONFIRM_MS": "3000"})
+                        "RAMPARTD_APP_CONFIRM_MS": "3000", "RAMPARTD_UPLOAD_POLL_S": "86400"})
     w["dev"].wait_status(lambda s: s["state"] == "attested", "attestation")
     wait_for(lambda: "development capability fetched: 1 key(s)" in w["dev"].log(), "the capability fetch",
              log=w["dev"].log)

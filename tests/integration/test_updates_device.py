@@ -27,7 +27,10 @@ WAIT = 90
 OS_UUID = "6f0e2a3c-3b1d-4c7e-9a55-0d7c1e9b2f10"    # make-os default
 FAST = {"RAMPARTD_UPDATE_INTERVAL_MS": "700", "RAMPARTD_UPDATE_RETRY_MS": "300",
         "RAMPARTD_UPDATE_TRIAL_ATTEMPTS": "2", "RAMPARTD_BACKOFF_MIN_MS": "200",
-        "RAMPARTD_BACKOFF_MAX_MS": "1000"}
+        "RAMPARTD_BACKOFF_MAX_MS": "1000",
+        # rampartd uploads queued failure events; after the attestation's
+        # look at the queue it waits a day, so tests can read the queue
+        "RAMPARTD_UPLOAD_POLL_S": "86400"}
 
 
 def wait_for(pred, what, timeout=WAIT, log=None):
