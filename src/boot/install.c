@@ -1,5 +1,5 @@
 /* install.c - putting a verified OS image into a slot (the factory tool
- * and, later, the update path). Not linked into rampart-boot. */
+ * and the monitor's install-os). */
 #include "boot/boot.h"
 
 #include <fcntl.h>
@@ -12,17 +12,17 @@
 #include "lib/fault.h"
 #include "lib/fileio.h"
 
-static int copy_durable(int in, const char *dest, struct rp_err *err)
+/* Copies the package into `tmp` (created, mode 0600) and starts its
+ * writeback, so the disk writes overlap the verification that follows; the
+ * one fsync comes after it. Returns the new file's descriptor (read-write). */
+static int copy_start(int in, const char *tmp, int *ret_fd, struct rp_err *err)
 {
-        _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int out = -1;
         char buf[65536];
         ssize_t n;
         int r;
 
-        if (asprintf(&tmp, "%s.new", dest) < 0)
-                return rp_err_set(err, -ENOMEM, "out of memory");
-        out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        out = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (out < 0)
                 return rp_err_set(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
         if (lseek(in, 0, SEEK_SET) < 0)
@@ -30,28 +30,23 @@ static int copy_durable(int in, const char *dest, struct rp_err *err)
         /* in-kernel copy where the file systems allow it; read/write otherwise */
         while ((n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0)) > 0)
                 ;
-        if (n < 0 && errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
-                r = -errno;
-                unlink(tmp);
-                return rp_err_set(err, r, "cannot copy the package to '%s': %s", tmp, strerror(-r));
-        }
+        if (n < 0 && errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+                return rp_err_set(err, -errno, "cannot copy the package to '%s': %s", tmp,
+                                  strerror(errno));
         while ((n = read(in, buf, sizeof(buf))) != 0) {
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 || (r = rp_write_all(out, buf, (size_t)n)) < 0) {
                         r = n < 0 ? -errno : r;
-                        unlink(tmp);
                         return rp_err_set(err, r, "cannot copy the package to '%s': %s", tmp,
                                           strerror(-r));
                 }
         }
         RP_FAULT_POINT("install-copy");
-        if (fsync(out) < 0) {
-                r = -errno;
-                unlink(tmp);
-                return rp_err_set(err, r, "cannot sync '%s': %s", tmp, strerror(-r));
-        }
-        return rp_rename_durable(tmp, dest, err);
+        /* a hint only: the fsync below is what makes the bytes durable */
+        (void)sync_file_range(out, 0, 0, SYNC_FILE_RANGE_WRITE);
+        *ret_fd = steal_fd(out);
+        return 0;
 }
 
 /* Verifies the package on fd (from offset 0) like boot would. */
@@ -80,48 +75,56 @@ static int verify_fd(struct rot *rot, int fd, struct img_verified *v, struct img
         return r;
 }
 
+/* One read pass over the package: it is copied next to the slot, the copy
+ * is verified (what boots is what was verified, whoever else holds the
+ * source descriptor), synced once, and only then does the slot state
+ * change: invalidate, rename into place, activate. A package that does not
+ * verify is refused before any of that, with the temporary copy removed. */
 int boot_slot_install_fd(struct rot *rot, const char *dir, int slot, int fd,
                          unsigned trial_attempts, struct img_meta *ret_meta, struct rp_err *err)
 {
         _cleanup_free_ struct img_verified *v = malloc(sizeof(*v));
-        _cleanup_free_ char *path = boot_slot_path(dir, slot), *slots = NULL;
+        _cleanup_free_ char *path = boot_slot_path(dir, slot), *slots = NULL, *tmp = NULL;
         _cleanup_close_ int copy = -1;
         struct slotstate st;
-        struct img_meta meta, again;
+        struct img_meta meta;
         int r;
 
-        if (!v || !path || asprintf(&slots, "%s/slots", dir) < 0)
+        if (!v || !path || asprintf(&slots, "%s/slots", dir) < 0 ||
+            asprintf(&tmp, "%s.new", path) < 0)
                 return rp_err_set(err, -ENOMEM, "out of memory");
         if (trial_attempts > SLOT_MAX_ATTEMPTS)
                 return rp_err_set(err, -EINVAL, "trial attempts %u is over the limit of %d",
                                   trial_attempts, SLOT_MAX_ATTEMPTS);
-        r = verify_fd(rot, fd, v, &meta, err);
-        if (r < 0)
-                return rp_err_prefix(err, "the package cannot be installed");
         r = boot_state_load(rot, &st, err);
         if (r < 0)
                 return r;
         r = rp_mkdir_p(slots, 0700);
         if (r < 0)
                 return rp_err_set(err, r, "cannot create '%s': %s", slots, strerror(-r));
-        /* 1: the slot stops being bootable before its bytes change */
+        /* 1: the bytes into a file only the monitor writes, 2: verify them */
+        r = copy_start(fd, tmp, &copy, err);
+        if (r == 0) {
+                r = verify_fd(rot, copy, v, &meta, err);
+                if (r < 0)
+                        rp_err_prefix(err, "the package cannot be installed");
+        }
+        if (r == 0 && fsync(copy) < 0)
+                r = rp_err_set(err, -errno, "cannot sync '%s': %s", tmp, strerror(errno));
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+        /* 3: the slot stops being bootable before its bytes change */
         if (st.slot[slot].priority) {
                 st.slot[slot] = (struct slot_info){0};
                 r = boot_state_store(rot, &st, "install-invalidate", err);
-                if (r < 0)
+                if (r < 0) {
+                        unlink(tmp);
                         return r;
+                }
         }
-        /* 2: the bytes, then 3: verify what landed in the slot (the source
-         * may be a descriptor someone else can still write) */
-        r = copy_durable(fd, path, err);
-        if (r < 0)
-                return r;
-        copy = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (copy < 0)
-                return rp_err_set(err, -errno, "cannot reopen '%s': %s", path, strerror(errno));
-        r = verify_fd(rot, copy, v, &again, err);
-        if (r == 0 && memcmp(again.image_digest, meta.image_digest, CR_SHA256_LEN) != 0)
-                r = rp_err_set(err, -EBADMSG, "the package changed while it was installed");
+        r = rp_rename_durable(tmp, path, err);
         if (r < 0)
                 return rp_err_prefix(err, "slot %c left unbootable", slot_letter(slot));
         /* 4: preferred, as a trial or confirmed */

@@ -205,6 +205,26 @@ int img_verify(img_read_fn rd, void *ctx, struct cr_key *const *trusted, size_t 
 int img_verify_fd(int fd, struct cr_key *const *trusted, size_t n_trusted,
                   struct img_meta *ret, struct rp_err *err) RP_WUR;
 
+/* ---- verify as the bytes arrive (push) ---- */
+/* The same verification as img_verify, fed by the caller (e.g. a download)
+ * in pieces of any size, in constant memory (the bounded metadata buffer,
+ * two hash states, the signature records). A structural fault (header,
+ * extra or malformed signature record, two by one key) is reported by the
+ * update that brings it and sticks: later updates and final return it
+ * again. img_stream_final then gives, for the same bytes, exactly the verdict,
+ * error code and message of img_verify, and *ret only on success. */
+struct img_stream;
+struct img_stream *img_stream_new(void);
+void img_stream_free(struct img_stream *s);
+/* Back to the state of a fresh stream (a download that starts over). */
+void img_stream_reset(struct img_stream *s);
+int img_stream_update(struct img_stream *s, const void *buf, size_t len,
+                      struct rp_err *err) RP_WUR;
+/* Bytes fed so far. */
+uint64_t img_stream_fed(const struct img_stream *s);
+int img_stream_final(struct img_stream *s, struct cr_key *const *trusted, size_t n_trusted,
+                     struct img_meta *ret, struct rp_err *err) RP_WUR;
+
 /* ---- inspect (UNVERIFIED) ---- */
 struct img_info {
         struct img_meta meta;           /* parsed from unverified bytes */

@@ -103,6 +103,11 @@ typedef int (*img_sink_fn)(void *ctx, const void *buf, size_t len, struct rp_err
  * metadata is not parsed. */
 int img_scan(img_read_fn rd, void *rctx, img_sink_fn sink, void *sctx, struct img_scan *s,
              struct rp_err *err) RP_WUR;
+/* The verdict on a finished scan: a trusted signature that verifies over
+ * the image digest, every trusted record verifying, the payload digest
+ * equal to the header's. Fills ret only on success. */
+int img_scan_verdict(const struct img_scan *s, struct cr_key *const *trusted, size_t n_trusted,
+                     struct img_verified *ret, struct rp_err *err) RP_WUR;
 /* Reads up to len bytes (fewer only at end of input); returns the count or
  * a negative errno. */
 ssize_t img_read_full(img_read_fn rd, void *ctx, void *buf, size_t len);

@@ -234,35 +234,39 @@ out:
         return r;
 }
 
-int img_verify_signed(img_read_fn rd, void *ctx, struct cr_key *const *trusted,
-                      size_t n_trusted, struct img_verified *ret, struct rp_err *err)
+int img_scan_verdict(const struct img_scan *s, struct cr_key *const *trusted, size_t n_trusted,
+                     struct img_verified *ret, struct rp_err *err)
 {
-        struct img_scan *s = malloc(sizeof(*s));
         uint8_t signer[CR_KEY_ID_LEN];
         int r;
 
-        if (!s)
-                return rp_err_set(err, -ENOMEM, "out of memory");
-        r = img_scan(rd, ctx, NULL, NULL, s, err);
-        if (r < 0)
-                goto out;
         r = check_signatures(s, trusted, n_trusted, signer, err);
         if (r < 0)
-                goto out;
+                return r;
         /* The header is authentic now; the payload must be what it names. */
-        if (memcmp(s->payload_digest, s->hdr.payload_sha256, CR_SHA256_LEN) != 0) {
-                r = rp_err_set(err, -EBADMSG,
-                               "payload SHA-256 does not match the signed header: the payload was modified");
-                goto out;
-        }
+        if (memcmp(s->payload_digest, s->hdr.payload_sha256, CR_SHA256_LEN) != 0)
+                return rp_err_set(err, -EBADMSG,
+                                  "payload SHA-256 does not match the signed header: the payload was modified");
         ret->hdr = s->hdr;
         memcpy(ret->image_digest, s->image_digest, CR_SHA256_LEN);
         memcpy(ret->signer_key_id, signer, CR_KEY_ID_LEN);
         ret->n_signatures = s->n_sigs;
         ret->metadata_len = s->metadata_len;
         memcpy(ret->metadata, s->metadata, s->metadata_len);
-        r = 0;
-out:
+        return 0;
+}
+
+int img_verify_signed(img_read_fn rd, void *ctx, struct cr_key *const *trusted,
+                      size_t n_trusted, struct img_verified *ret, struct rp_err *err)
+{
+        struct img_scan *s = malloc(sizeof(*s));
+        int r;
+
+        if (!s)
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        r = img_scan(rd, ctx, NULL, NULL, s, err);
+        if (r == 0)
+                r = img_scan_verdict(s, trusted, n_trusted, ret, err);
         free(s);
         return r;
 }

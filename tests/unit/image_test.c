@@ -252,8 +252,52 @@ static void craft(struct rp_buf *out, struct img_header *h, const char *json, co
         }
 }
 
-/* Verifies a byte buffer three ways (stream callback, fd, extract);
- * all must agree. Returns the code; err gets the stream's message. */
+/* Pushes d into the incremental verifier in pieces of `piece` bytes (0:
+ * all at once) and must get img_verify's verdict: the same code, the same
+ * message, the same metadata on success and no output on failure. A fault
+ * reported by an update must stick and be the final verdict. */
+static void stream_agrees(const uint8_t *d, size_t len, size_t piece, struct cr_key *const *keys,
+                          size_t n, int want, const struct rp_err *want_err,
+                          const struct img_meta *want_meta)
+{
+        struct img_stream *s = img_stream_new();
+        struct img_meta meta, sentinel;
+        struct rp_err e = {0}, eu = {0};
+        int r = 0, ru = 0;
+
+        assert_non_null(s);
+        memset(&sentinel, 0xa5, sizeof(sentinel));
+        meta = sentinel;
+        for (size_t off = 0; off < len && ru == 0;) {
+                size_t k = piece && piece < len - off ? piece : len - off;
+                ru = img_stream_update(s, d + off, k, &eu);
+                off += k;
+        }
+        if (ru == 0)
+                assert_int_equal(img_stream_fed(s), len);
+        r = img_stream_final(s, keys, n, &meta, &e);
+        if (ru < 0) {
+                assert_int_equal(ru, r);
+                assert_string_equal(eu.msg, e.msg);
+                assert_int_equal(img_stream_update(s, d, len ? 1 : 0, &eu), len ? r : 0);
+        }
+        if (r != want || (r < 0 && strcmp(e.msg, want_err->msg)))
+                fail_msg("pushed in pieces of %zu: '%s' (%d), img_verify: '%s' (%d)", piece,
+                         r < 0 ? e.msg : "ok", r, want < 0 ? want_err->msg : "ok", want);
+        if (r == 0)
+                assert_memory_equal(&meta, want_meta, sizeof(meta));
+        else
+                assert_memory_equal(&meta, &sentinel, sizeof(meta));
+        /* reset gives a fresh stream */
+        img_stream_reset(s);
+        ru = len ? img_stream_update(s, d, len, &eu) : 0;
+        r = img_stream_final(s, keys, n, &meta, &e);
+        assert_int_equal(ru < 0 ? ru : r, want);
+        img_stream_free(s);
+}
+
+/* Verifies a byte buffer four ways (stream callback, pushed in pieces, fd,
+ * extract); all must agree. Returns the code; err gets the stream's message. */
 static int verify_bytes(const uint8_t *d, size_t len, struct cr_key *const *keys, size_t n,
                         struct rp_err *err)
 {
@@ -268,6 +312,12 @@ static int verify_bytes(const uint8_t *d, size_t len, struct cr_key *const *keys
         r1 = img_verify(mem_read, &m, keys, n, &meta, err);
         if (r1 < 0)
                 assert_memory_equal(&meta, &sentinel, sizeof(meta));   /* no partial output */
+        {
+                static const size_t pieces[] = {0, 1, 61, IMG_HEADER_LEN + 1};
+                struct img_meta want = meta;
+                for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
+                        stream_agrees(d, len, pieces[i], keys, n, r1, err, &want);
+        }
         fd = mem_fd(d, len);
         meta = sentinel;
         r2 = img_verify_fd(fd, keys, n, &meta, &e2);
