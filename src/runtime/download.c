@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "crypto/monitor_key.h"
+#include "image/image.h"
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/fault.h"
@@ -163,9 +164,33 @@ int rtd_dl_post_json(const struct rtd_dl *d, const char *path, const char *body,
 
 /* ---- image download ---- */
 
+static void img_stream_freep(struct img_stream **s)
+{
+        img_stream_free(*s);
+}
+
+/* The last completed download: its verifier (fed every byte, not yet
+ * finalised: that needs the keys) and the file it describes. */
+static struct {
+        struct img_stream *s;
+        struct stat st;
+        uint8_t sha256[CR_SHA256_LEN];
+} last;
+
+static void remember(struct img_stream *s, const struct stat *st,
+                     const uint8_t sha256[CR_SHA256_LEN])
+{
+        img_stream_free(last.s);
+        last.s = s;
+        last.st = *st;
+        memcpy(last.sha256, sha256, CR_SHA256_LEN);
+}
+
 struct dl {
         int fd;
         struct cr_sha256_ctx *sha;
+        struct img_stream *vfy; /* the package verified as it arrives */
+        bool vfy_fault;         /* it refused the bytes: rtd_install_check reads them again */
         uint64_t have;          /* bytes in the file (and hashed) */
         uint64_t start;         /* bytes held when the request was sent */
         uint64_t length;        /* expected total */
@@ -217,8 +242,18 @@ static int restart(struct dl *x)
         x->sha = cr_sha256_new();
         if (!x->sha)
                 return -ENOMEM;
+        img_stream_reset(x->vfy);
+        x->vfy_fault = false;
         x->have = 0;
         return 0;
+}
+
+/* The verifier sees exactly the bytes the hash sees. */
+static void feed(struct dl *x, const void *p, size_t len)
+{
+        cr_sha256_update(x->sha, p, len);
+        if (!x->vfy_fault && img_stream_update(x->vfy, p, len, NULL) < 0)
+                x->vfy_fault = true;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -255,7 +290,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
                 /* more than the length cap: keep the expected prefix, stop */
                 size_t keep = (size_t)(x->length - x->have);
                 if (keep && (r = rp_write_all(x->fd, p, keep)) == 0) {
-                        cr_sha256_update(x->sha, p, keep);
+                        feed(x, p, keep);
                         x->have += keep;
                 }
                 x->excess = true;
@@ -266,7 +301,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
                 x->io_error = r;
                 return 0;
         }
-        cr_sha256_update(x->sha, p, len);
+        feed(x, p, len);
         x->have += len;
         x->since_fault += len;
         if (x->since_fault >= FAULT_EVERY) {
@@ -276,8 +311,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
         return len;
 }
 
-/* Hashes the first `len` bytes of fd into sha (resume). */
-static int rehash(int fd, uint64_t len, struct cr_sha256_ctx *sha)
+/* Hashes the first `len` bytes of fd into sha (resume); x (may be NULL)
+ * gets them too. */
+static int rehash(int fd, uint64_t len, struct cr_sha256_ctx *sha, struct dl *x)
 {
         uint8_t buf[IO_CHUNK];
         uint64_t left = len;
@@ -290,7 +326,10 @@ static int rehash(int fd, uint64_t len, struct cr_sha256_ctx *sha)
                         continue;
                 if (n <= 0)
                         return n < 0 ? -errno : -EIO;
-                cr_sha256_update(sha, buf, (size_t)n);
+                if (x)
+                        feed(x, buf, (size_t)n);
+                else
+                        cr_sha256_update(sha, buf, (size_t)n);
                 left -= (uint64_t)n;
         }
         return 0;
@@ -310,7 +349,7 @@ int rtd_dl_hash_file(const char *path, uint8_t out[CR_SHA256_LEN], uint64_t *ret
                 return rp_err_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
                 return rp_err_set(err, -EINVAL, "'%s' is not a regular file", path);
-        r = rehash(fd, (uint64_t)st.st_size, sha);
+        r = rehash(fd, (uint64_t)st.st_size, sha, NULL);
         if (r < 0)
                 return rp_err_set(err, r, "cannot read '%s': %s", path, strerror(-r));
         cr_sha256_final(sha, out);
@@ -335,6 +374,7 @@ int rtd_dl_image(const struct rtd_dl *d, const char *path, const char *dest, uin
         _cleanup_(easy_freep) CURL *h = curl_easy_init();
         _cleanup_free_ char *url = NULL, *part = NULL;
         _cleanup_close_ int fd = -1;
+        _cleanup_(img_stream_freep) struct img_stream *vfy = img_stream_new();
         struct ctx_hook hook = {0};
         char errbuf[CURL_ERROR_SIZE] = "";
         struct dl x = {.fd = -1, .errbody = {.max = ERR_BODY_MAX + 1}};
@@ -343,8 +383,10 @@ int rtd_dl_image(const struct rtd_dl *d, const char *path, const char *dest, uin
         CURLcode c;
         int r;
 
-        if (!h || asprintf(&url, "%s%s", d->base, path) < 0 || asprintf(&part, "%s.part", dest) < 0)
+        if (!h || !vfy || asprintf(&url, "%s%s", d->base, path) < 0 ||
+            asprintf(&part, "%s.part", dest) < 0)
                 return rp_err_set(err, -ENOMEM, "out of memory");
+        x.vfy = vfy;
         if (length == 0)
                 return rp_err_set(err, -EINVAL, "image length 0");
         fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -360,7 +402,7 @@ int rtd_dl_image(const struct rtd_dl *d, const char *path, const char *dest, uin
                 r = restart(&x);
         } else {
                 x.have = (uint64_t)st.st_size;
-                r = rehash(fd, x.have, x.sha);
+                r = rehash(fd, x.have, x.sha, &x);
         }
         if (r == 0 && lseek(fd, (off_t)x.have, SEEK_SET) < 0)
                 r = -errno;
@@ -466,5 +508,29 @@ int rtd_dl_image(const struct rtd_dl *d, const char *path, const char *dest, uin
          * its final hash). The slot copy is made durable by the monitor. */
         if (rename(part, dest) < 0)
                 return rp_err_set(err, -errno, "cannot rename '%s': %s", part, strerror(errno));
+        if (!x.vfy_fault && img_stream_fed(vfy) == length && fstat(fd, &st) == 0)
+                remember(steal_ptr(vfy), &st, sha256);
         return 0;
+}
+
+struct img_stream *rtd_dl_take_verifier(int fd, const uint8_t sha256[CR_SHA256_LEN])
+{
+        struct img_stream *s = last.s;
+        struct stat st;
+        bool same;
+
+        if (!s)
+                return NULL;
+        last.s = NULL;
+        same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == last.st.st_dev &&
+               st.st_ino == last.st.st_ino && st.st_size == last.st.st_size &&
+               st.st_mtim.tv_sec == last.st.st_mtim.tv_sec &&
+               st.st_mtim.tv_nsec == last.st.st_mtim.tv_nsec &&
+               st.st_ctim.tv_sec == last.st.st_ctim.tv_sec &&
+               st.st_ctim.tv_nsec == last.st.st_ctim.tv_nsec &&
+               cr_memeq(sha256, last.sha256, CR_SHA256_LEN);
+        if (same)
+                return s;
+        img_stream_free(s);
+        return NULL;
 }

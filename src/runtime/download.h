@@ -68,6 +68,16 @@ int rtd_dl_image(const struct rtd_dl *d, const char *path, const char *dest, uin
                  const uint8_t sha256[CR_SHA256_LEN], struct rtd_dl_result *ret,
                  struct rp_err *err) RP_WUR;
 
+/* Every image download also feeds its bytes (resumed prefix included) to
+ * an img_stream verifier. The one of the last completed download is kept
+ * until taken: rtd_dl_take_verifier returns it (the caller frees it and
+ * finalises it with the keys it trusts) when fd is still that file --
+ * same device, inode, size, mtime and ctime -- and sha256 is the hash it
+ * was downloaded against; otherwise NULL (verify the file instead). Taking
+ * it, or any later download, drops it. */
+struct img_stream;
+struct img_stream *rtd_dl_take_verifier(int fd, const uint8_t sha256[CR_SHA256_LEN]);
+
 /* SHA-256 and length of a file, streamed (constant memory). */
 int rtd_dl_hash_file(const char *path, uint8_t out[CR_SHA256_LEN], uint64_t *ret_len,
                      struct rp_err *err) RP_WUR;

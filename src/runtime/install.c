@@ -10,6 +10,7 @@
 
 #include "lib/cleanup.h"
 #include "monitor/mon_client.h"
+#include "runtime/download.h"
 #include "tuf/envelope.h"
 
 int rtd_install_os(struct mon_client *mon, const char *pkg, unsigned attempts, char ret_slot[2],
@@ -130,7 +131,14 @@ int rtd_install_check(const char *pkg, struct cr_key *const *trusted, size_t n_t
         if (n_trusted == 0)
                 return rp_err_set(err, -EKEYREJECTED, "image '%s': no usable signing key is "
                                   "trusted for it", want->name);
-        r = img_verify_fd(fd, trusted, n_trusted, &m, err);
+        /* verified while it was downloaded: only the verdict is left to take */
+        struct img_stream *s = rtd_dl_take_verifier(fd, want->sha256);
+        if (s) {
+                r = img_stream_final(s, trusted, n_trusted, &m, err);
+                img_stream_free(s);
+        } else {
+                r = img_verify_fd(fd, trusted, n_trusted, &m, err);
+        }
         if (r < 0) {
                 rp_err_prefix(err, "image '%s'", want->name);
                 return err ? (err->code = -EKEYREJECTED) : -EKEYREJECTED;
