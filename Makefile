@@ -42,7 +42,8 @@ demo: build
 	@$(PYTHON) tools/demo.py --build $(BUILD)
 
 bench: build
-	@for b in bench/*.sh; do echo "== $$b"; $$b $(BUILD) || exit 1; done
+	@for b in bench/*.sh; do echo "== $$b"; sh $$b $(BUILD) || exit 1; done
+	@echo "== bench/failures_ingest.py"; $(PYTHON) bench/failures_ingest.py $(BUILD)
 
 install: build
 	meson install -C $(BUILD)
