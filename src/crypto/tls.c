@@ -55,6 +55,22 @@ int cr_tls_server_ctx(const struct cr_tls_server_opts *o, SSL_CTX **ret, struct 
         SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
         if (o->request_client_cert)
                 SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_client_cert);
+        /* No session tickets: every client of this server (rampartd, the
+         * agent's downloads, the CLI) makes each request with a fresh libcurl
+         * handle whose session cache dies with it, so a ticket is never
+         * presented, and issuing OpenSSL's default two cost every
+         * connection two ticket encryptions and two more records. Without
+         * tickets there is no resumption: every connection is a full
+         * handshake with the certificate and, when requested, the client's
+         * certificate. The server-side session cache is then unused too. */
+        if (!SSL_CTX_set_num_tickets(ctx, 0)) {
+                SSL_CTX_free(ctx);
+                return cr_ossl_err(err, -EIO, "TLS: disabling session tickets");
+        }
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        /* An idle keep-alive connection holds no read/write buffers; the
+         * allocation around each record costs well under 1 % of a
+         * connection's instructions. */
         SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
         *ret = ctx;
         return 0;
