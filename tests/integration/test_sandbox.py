@@ -3,9 +3,11 @@ rampart-sandbox-run (a static probe program as the app) and asserts that the
 attack is refused and that other apps keep running. Network tests use only
 loopback: declared names resolve to 127.0.0.x / ::1 through a hosts file the
 runtime reads (--hosts), and the servers are started here on free ports."""
+import errno
 import json
 import os
 import pathlib
+import select
 import shutil
 import signal
 import socket
@@ -332,6 +334,110 @@ def test_listen_on_declared_port_serves_the_host(env):
         if p.poll() is None:
             p.kill()
 
+
+
+class StuckServer:
+    """A listening socket whose accept queue is full and never drained: the
+    kernel drops further SYNs, so a connect to it stays under way."""
+
+    def __init__(self, addr):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((addr, 0))
+        self.port = self.sock.getsockname()[1]
+        self.sock.listen(0)
+        # one finished connection fills a backlog-0 queue
+        self.fillers = [socket.create_connection((addr, self.port), timeout=10)]
+        # check: a further connect does not complete
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        probe.setblocking(False)
+        assert probe.connect_ex((addr, self.port)) == errno.EINPROGRESS
+        _, writable, _ = select.select([], [probe], [], 1.0)
+        assert not writable, "the stuck server's accept queue is not full"
+        self.fillers.append(probe)
+
+    def close(self):
+        for c in self.fillers:
+            c.close()
+        self.sock.close()
+
+
+def test_slow_connect_does_not_stall_the_apps_other_connects(env, server):
+    """Two connects to a peer that never answers the handshake are under way
+    (each in its own thread of one app) when the app connects to a live
+    server: that third connect is answered while both others still wait,
+    and the waiting ones end with ETIMEDOUT."""
+    stuck = StuckServer("127.0.0.3")
+    try:
+        a = env.app("stall", {"AllowedConnections": [f"svc.test:{server.port}", f"other.test:{stuck.port}"]})
+        rc, out, err = env.run(a, "connect-stall", "other.test", str(stuck.port), "svc.test", str(server.port))
+        assert rc == 0, out + err
+        lines = out.splitlines()
+        live = [l for l in lines if l.startswith("LIVE ")]
+        assert live == ["LIVE OK hello 127.0.0.2 pending=2"], out
+        # the live answer came before either stuck connect returned
+        assert lines.index(live[0]) < min(lines.index("STUCK0 ERR ETIMEDOUT"), lines.index("STUCK1 ERR ETIMEDOUT")), out
+        assert server.hits["127.0.0.2"] == 1
+    finally:
+        stuck.close()
+
+
+class PongServer:
+    """Answers each connection's first line with 'pong <line>' and sends
+    nothing before it has read that line."""
+
+    def __init__(self, addr):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((addr, 0))
+        self.port = self.sock.getsockname()[1]
+        self.sock.listen(16)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                c.settimeout(20)
+                try:
+                    line = c.makefile("rb").readline().strip()
+                    c.sendall(b"pong " + line + b"\n")
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("mode,expected", [
+    ("none", "-"),
+    ("cloexec", "cloexec"),
+    ("nonblock", "nonblock"),
+    ("cloexec,nonblock", "cloexec,nonblock"),
+    ("fcntl-cloexec", "cloexec"),
+    ("fcntl-nonblock", "nonblock"),
+    ("fcntl-cloexec,fcntl-nonblock", "cloexec,nonblock"),
+    ("cloexec,fcntl-nonblock", "cloexec,nonblock"),
+])
+def test_socket_flags_survive_the_runtimes_connect(env, mode, expected):
+    """The runtime replaces the app's socket with its own connected one; the
+    replacement keeps exactly the app's close-on-exec and non-blocking
+    flags, and a non-blocking socket behaves as one."""
+    srv = PongServer("127.0.0.2")
+    try:
+        a = env.app("flags", {"AllowedConnections": [f"svc.test:{srv.port}"]})
+        rc, out, err = env.run(a, "sockflags", "svc.test", str(srv.port), mode)
+        assert rc == 0, out + err
+        assert f"FLAGS before={expected} after={expected} replaced=1" in out.splitlines(), out
+        assert out.splitlines()[-1] == "OK pong ping", out
+        if "nonblock" in expected:
+            assert any(l in ("CONNECT 0", "CONNECT EINPROGRESS") for l in out.splitlines()), out
+            assert "WRITABLE" in out and "READ EAGAIN" in out.splitlines(), out
+        else:
+            assert "CONNECT" not in out, out
+    finally:
+        srv.close()
 
 # --- files -------------------------------------------------------------------
 

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -191,6 +193,196 @@ static int do_connect_bench(const char *host, const char *port, int n)
         return ok(msg);
 }
 
+/* Two connects to STUCK (a peer that does not finish the handshake) in
+ * threads, then, once both threads are inside connect(), one to LIVE from
+ * the main thread. Prints "LIVE OK <greeting> pending=N" (N: stuck connects
+ * not yet returned when the live one had its answer), then "STUCK<i> OK" or
+ * "STUCK<i> ERR <ERRNO-NAME>" for each stuck connect. */
+struct stall {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        pid_t tid;
+        int err;
+};
+
+static int stall_done;
+
+static void *stall_thread(void *arg)
+{
+        struct stall *st = arg;
+        int s = socket(st->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) {
+                st->err = errno;
+        } else {
+                __atomic_store_n(&st->tid, gettid(), __ATOMIC_SEQ_CST);
+                st->err = connect(s, (struct sockaddr *)&st->ss, st->len) < 0 ? errno : 0;
+                close(s);
+        }
+        __atomic_add_fetch(&stall_done, 1, __ATOMIC_SEQ_CST);
+        return NULL;
+}
+
+/* 1 when thread `tid` of this process is blocked in connect(). */
+static int in_connect(pid_t tid)
+{
+        char path[64], line[128];
+        snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+                return 0;
+        int r = fgets(line, sizeof(line), f) && atol(line) == SYS_connect;
+        fclose(f);
+        return r;
+}
+
+static int do_connect_stall(const char *stuck_host, const char *stuck_port, const char *live_host,
+                            const char *live_port)
+{
+        struct stall st[2];
+        pthread_t th[2];
+        struct sockaddr_storage ss;
+        socklen_t len;
+        char buf[128] = {0}, what[32];
+
+        memset(st, 0, sizeof(st));
+        if (to_addr(stuck_host, stuck_port, &st[0].ss, &st[0].len) < 0 || to_addr(live_host, live_port, &ss, &len) < 0)
+                return fail("resolve");
+        st[1].ss = st[0].ss;
+        st[1].len = st[0].len;
+        for (int i = 0; i < 2; i++)
+                if ((errno = pthread_create(&th[i], NULL, stall_thread, &st[i])) != 0)
+                        return fail("pthread_create");
+        /* both stuck connects are under way before the live one starts */
+        for (int i = 0; i < 2; i++) {
+                int n = 0;
+                for (;;) {
+                        pid_t tid = __atomic_load_n(&st[i].tid, __ATOMIC_SEQ_CST);
+                        if (__atomic_load_n(&stall_done, __ATOMIC_SEQ_CST) > 0) {
+                                errno = EPROTO;
+                                return fail("stuck connect returned before the live one started");
+                        }
+                        if (tid && in_connect(tid))
+                                break;
+                        if (++n > 10000) {
+                                errno = ETIMEDOUT;
+                                return fail("threads never entered connect");
+                        }
+                        usleep(1000);
+                }
+        }
+        int s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+                return fail("socket");
+        if (connect(s, (struct sockaddr *)&ss, len) < 0)
+                return fail("live connect");
+        ssize_t n = read(s, buf, sizeof(buf) - 1);
+        int pending = 2 - __atomic_load_n(&stall_done, __ATOMIC_SEQ_CST);
+        if (n < 0)
+                return fail("live read");
+        close(s);
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        printf("LIVE OK %s pending=%d\n", buf, pending);
+        for (int i = 0; i < 2; i++) {
+                pthread_join(th[i], NULL);
+                snprintf(what, sizeof(what), "STUCK%d", i);
+                if (st[i].err == 0)
+                        printf("%s OK\n", what);
+                else
+                        printf("%s ERR %s\n", what, strerrorname_np(st[i].err) ? strerrorname_np(st[i].err) : "E?");
+        }
+        fflush(stdout);
+        return 0;
+}
+
+static void fmt_flags(int s, char *out, size_t cap)
+{
+        int fd = fcntl(s, F_GETFD), fl = fcntl(s, F_GETFL);
+        if (fd < 0 || fl < 0) {
+                snprintf(out, cap, "error:%s", strerrorname_np(errno) ? strerrorname_np(errno) : "E?");
+                return;
+        }
+        const char *c = fd & FD_CLOEXEC ? "cloexec" : "", *nb = fl & O_NONBLOCK ? "nonblock" : "";
+        snprintf(out, cap, "%s%s%s", c, *c && *nb ? "," : "", nb);
+        if (!*out)
+                snprintf(out, cap, "-");
+}
+
+/* A TCP socket with the flags MODE names (a comma list of "cloexec",
+ * "nonblock" given to socket(), "fcntl-cloexec", "fcntl-nonblock" set
+ * afterwards, or "none"), connected to HOST:PORT, a server that answers a
+ * line with a line. Prints "FLAGS before=F after=F replaced=0|1", for a
+ * non-blocking socket "CONNECT 0|EINPROGRESS", "WRITABLE" and
+ * "READ EAGAIN" (nothing sent yet), then "OK <reply>". */
+static int do_sockflags(const char *host, const char *port, const char *mode)
+{
+        struct sockaddr_storage ss;
+        socklen_t len;
+        char before[64], after[64], buf[128] = {0};
+        int type = SOCK_STREAM;
+
+        if (to_addr(host, port, &ss, &len) < 0)
+                return fail("resolve");
+        if (strstr(mode, "cloexec") && !strstr(mode, "fcntl-cloexec"))
+                type |= SOCK_CLOEXEC;
+        if (strstr(mode, "nonblock") && !strstr(mode, "fcntl-nonblock"))
+                type |= SOCK_NONBLOCK;
+        int s = socket(ss.ss_family, type, 0);
+        if (s < 0)
+                return fail("socket");
+        if (strstr(mode, "fcntl-cloexec") && fcntl(s, F_SETFD, fcntl(s, F_GETFD) | FD_CLOEXEC) < 0)
+                return fail("F_SETFD");
+        if (strstr(mode, "fcntl-nonblock") && fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK) < 0)
+                return fail("F_SETFL");
+        fmt_flags(s, before, sizeof(before));
+        int nonblock = (fcntl(s, F_GETFL) & O_NONBLOCK) != 0;
+        struct stat st0, st1;
+        if (fstat(s, &st0) < 0)
+                return fail("fstat");
+        int r = connect(s, (struct sockaddr *)&ss, len);
+        if (r < 0 && !(nonblock && errno == EINPROGRESS))
+                return fail("connect");
+        int in_progress = r < 0;
+        fmt_flags(s, after, sizeof(after));
+        if (fstat(s, &st1) < 0)
+                return fail("fstat");
+        /* the runtime put its own socket in place of the app's */
+        printf("FLAGS before=%s after=%s replaced=%d\n", before, after, st0.st_ino != st1.st_ino);
+        if (nonblock) {
+                struct pollfd p = { .fd = s, .events = POLLOUT };
+                int soerr = 0;
+                socklen_t sl = sizeof(soerr);
+                printf("CONNECT %s\n", in_progress ? "EINPROGRESS" : "0");
+                if (poll(&p, 1, 10000) != 1 || !(p.revents & POLLOUT))
+                        return fail("poll POLLOUT");
+                if (getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+                        return fail("SO_ERROR");
+                if (soerr) {
+                        errno = soerr;
+                        return fail("connect completion");
+                }
+                printf("WRITABLE\n");
+                if (read(s, buf, sizeof(buf)) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        printf("READ EAGAIN\n");
+                else
+                        printf("READ DID NOT FAIL WITH EAGAIN\n");
+        }
+        if (write(s, "ping\n", 5) != 5)
+                return fail("write");
+        if (nonblock) {
+                struct pollfd p = { .fd = s, .events = POLLIN };
+                if (poll(&p, 1, 10000) != 1)
+                        return fail("poll POLLIN");
+        }
+        ssize_t n = read(s, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return fail("read");
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        close(s);
+        return ok(buf[0] ? buf : "connected");
+}
+
 /* Binds to a (declared) server port, then tries to reach HOST:PORT with a
  * TCP fast-open send instead of connect(). */
 static int do_tfo(const char *bindport, const char *host, const char *port)
@@ -365,6 +557,10 @@ int main(int argc, char **argv)
                 return do_connect_bench(a1, a2, argc > 4 ? atoi(argv[4]) : 1000);
         if (!strcmp(cmd, "connect-later"))
                 return do_connect_later(a1, a2, argc > 4 ? argv[4] : "1");
+        if (!strcmp(cmd, "connect-stall"))
+                return do_connect_stall(a1, a2, argc > 4 ? argv[4] : "", argc > 5 ? argv[5] : "");
+        if (!strcmp(cmd, "sockflags"))
+                return do_sockflags(a1, a2, argc > 4 ? argv[4] : "none");
         if (!strcmp(cmd, "connect-udp"))
                 return do_connect(a1, a2, SOCK_DGRAM, 1);
         if (!strcmp(cmd, "sendto")) {
