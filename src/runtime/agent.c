@@ -700,6 +700,24 @@ static int checkin_body(struct rtd_agent *a, char **ret, struct rp_err *err)
         return 0;
 }
 
+/* The device group's settings in a check-in reply (the mTLS exchange
+ * vouches for them; they are not part of the signed metadata). A reply
+ * without `policy` (an older service) changes nothing; a malformed one is
+ * logged and ignored, so the last known opt-in stays. */
+static void apply_policy(struct rtd_agent *a, json_t *pol)
+{
+        json_t *cd = pol ? json_object_get(pol, "crash_dumps") : NULL;
+        if (!pol)
+                return;
+        if (!json_is_object(pol) || !json_is_boolean(cd)) {
+                rp_warn(LOG, "check-in reply: policy is not an object with a boolean "
+                        "crash_dumps: ignored");
+                return;
+        }
+        if (a->cfg.policy)
+                a->cfg.policy(a->cfg.policy_ud, json_is_true(cd));
+}
+
 /* The metadata of a check-in reply through the TUF client. On success
  * *ret_targets borrows the verified targets envelope inside `reply`. */
 static int verify_reply(struct rtd_agent *a, json_t *reply, time_t now, const char **ret_targets,
@@ -1052,6 +1070,8 @@ int rtd_agent_check(struct rtd_agent *a, time_t now, long *ret_next_ms, struct r
         js = json_loadb(reply, reply_len, JSON_REJECT_DUPLICATES, NULL);
         if (!js || !json_is_object(js))
                 r = rp_err_set(err, -EPROTO, "check-in reply is not a JSON object");
+        if (r == 0)
+                apply_policy(a, json_object_get(js, "policy"));
         if (r == 0)
                 r = verify_reply(a, js, now, &targets, &targets_len, err);
         if (r == 0)

@@ -92,6 +92,11 @@ struct rtd_agent_config {
         const struct mon_boot_info *bi; /* borrowed: this boot */
         struct rtd_failq *failq;        /* may be NULL */
         struct rtd_agent_apps apps;
+        /* The device group's crash-dump opt-in, from every check-in reply
+         * that carries `policy.crash_dumps` (may be NULL; rampartd passes it
+         * to the failure uploader, upload_timer.h). */
+        void (*policy)(void *ud, bool crash_dumps);
+        void *policy_ud;
         /* 0 = defaults, or the environment: RAMPARTD_UPDATE_INTERVAL_MS,
          * RAMPARTD_UPDATE_RETRY_MS, RAMPARTD_UPDATE_TRIAL_ATTEMPTS,
          * RAMPARTD_UPDATE_MIN_RATE (bytes/s), RAMPARTD_UPDATE_LOW_SPEED_S,

@@ -323,6 +323,14 @@ static void on_attest(evutil_socket_t fd, short what, void *ud)
         rtd_upload_timer_kick(d->upload);
 }
 
+/* The update agent's check-in learned the device group's crash-dump
+ * opt-in: the failure uploader keeps and applies it. */
+static void on_policy(void *ud, bool crash_dumps)
+{
+        struct rtd *d = ud;
+        rtd_upload_timer_set_dumps(d->upload, crash_dumps);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *ud)
 {
         struct rtd *d = ud;
@@ -581,6 +589,7 @@ int main(int argc, char **argv)
                 struct rtd_agent_config ac = {
                         .data_dir = d.data_dir, .server = d.cfg.server, .ca_file = d.ca_file,
                         .mon = &d.mon, .bi = &d.bi, .failq = d.failq,
+                        .policy = on_policy, .policy_ud = &d,
                 };
                 if (rtd_agent_start(&ac, d.base, d.sup, &d.agent, &err) < 0)
                         rp_error(LOG, "%s: no updates in this boot", err.msg);

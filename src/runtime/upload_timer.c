@@ -23,6 +23,7 @@ struct rtd_upload_timer {
         struct rtd_uploader up;
         unsigned poll_s;
         uint64_t reported_events;       /* events_sent already logged */
+        bool policy_saved;              /* the data dir holds up.o.allow_dumps */
 };
 
 struct signer {
@@ -123,6 +124,10 @@ int rtd_upload_timer_start(const struct rtd_upload_timer_config *cfg, struct rtd
         if (o.backoff_max_s < o.backoff_min_s)
                 o.backoff_max_s = o.backoff_min_s;
         t->poll_s = env_s("RAMPARTD_UPLOAD_POLL_S", RTD_UPLOAD_POLL_S, 1, 86400);
+        /* the last crash-dump opt-in the service reported (none yet: no dumps) */
+        struct rp_err pe = {0};
+        if (rtd_upload_policy_load(cfg->data_dir, &o.allow_dumps, &pe) < 0)
+                rp_warn(LOG, "crash dumps stay off until the next check-in: %s", pe.msg);
         rtd_uploader_init(&t->up, cfg->failq, &t->http, &o);
         t->ev = evtimer_new(cfg->base, on_timer, t);
         if (!t->ev) {
@@ -139,6 +144,23 @@ void rtd_upload_timer_kick(struct rtd_upload_timer *t)
         struct timeval tv = {0, 0};
         if (t)
                 event_add(t->ev, &tv);
+}
+
+void rtd_upload_timer_set_dumps(struct rtd_upload_timer *t, bool allow)
+{
+        struct rp_err e = {0};
+        if (!t)
+                return;
+        /* persisted first (only when it changes): a reboot keeps what the
+         * service said last */
+        if (!t->policy_saved || t->up.o.allow_dumps != allow) {
+                t->policy_saved = rtd_upload_policy_save(t->cfg.data_dir, allow, &e) == 0;
+                if (!t->policy_saved)
+                        rp_warn(LOG, "cannot keep the crash-dump opt-in: %s", e.msg);
+        }
+        if (t->up.o.allow_dumps != allow)
+                rp_info(LOG, "crash dumps %s by the device group", allow ? "allowed" : "not allowed");
+        t->up.o.allow_dumps = allow;
 }
 
 void rtd_upload_timer_free(struct rtd_upload_timer *t)

@@ -9,8 +9,12 @@
  * (ordinary events at most this often; default daily),
  * RAMPARTD_UPLOAD_BACKOFF_MIN_S / _MAX_S (retries), RAMPARTD_UPLOAD_POLL_S
  * (the longest wait between two looks at the queue; default 30 s).
+ * Crash dumps: off at start unless the data dir keeps a yes from the
+ * service (uploader.h); rtd_upload_timer_set_dumps changes it.
  * Trusts: what uploader.h trusts. */
 #pragma once
+#include <stdbool.h>
+
 #include <event2/event.h>
 
 #include "lib/err.h"
@@ -37,4 +41,8 @@ int rtd_upload_timer_start(const struct rtd_upload_timer_config *cfg, struct rtd
                            struct rp_err *err) RP_WUR;
 /* Looks at the queue at once (after an attestation: a certificate is new). */
 void rtd_upload_timer_kick(struct rtd_upload_timer *t);
+/* The device group's crash-dump opt-in as the last check-in reported it
+ * (the update agent's policy callback): kept in the data dir
+ * (rtd_upload_policy_save) and applied from the next batch on. Accepts NULL. */
+void rtd_upload_timer_set_dumps(struct rtd_upload_timer *t, bool allow);
 void rtd_upload_timer_free(struct rtd_upload_timer *t);         /* accepts NULL */

@@ -10,7 +10,11 @@
 #include "crypto/crypto.h"
 #include "failure/report.h"
 #include "lib/cleanup.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
+
+#define POLICY_YES "{\"crash_dumps\":true}\n"
+#define POLICY_NO "{\"crash_dumps\":false}\n"
 
 void rtd_uploader_init(struct rtd_uploader *u, struct rtd_failq *q, const struct rtd_http *http,
                        const struct rtd_uploader_opts *o)
@@ -199,4 +203,38 @@ int rtd_uploader_poll(struct rtd_uploader *u, time_t now, unsigned *ret_next_s,
                         u->last_upload = now;
                 sent++;
         }
+}
+
+int rtd_upload_policy_save(const char *data_dir, bool allow, struct rp_err *err)
+{
+        _cleanup_free_ char *path = NULL;
+        const char *text = allow ? POLICY_YES : POLICY_NO;
+        if (asprintf(&path, "%s/%s", data_dir, RTD_UPLOAD_POLICY_FILE) < 0)
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        return rp_write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+int rtd_upload_policy_load(const char *data_dir, bool *ret_allow, struct rp_err *err)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t len = 0;
+        struct rp_err e = {0};
+        int r;
+        *ret_allow = false;
+        if (asprintf(&path, "%s/%s", data_dir, RTD_UPLOAD_POLICY_FILE) < 0)
+                return rp_err_set(err, -ENOMEM, "out of memory");
+        r = rp_read_file(path, 64, &data, &len, &e);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return rp_err_set(err, r, "%s", e.msg);
+        if (len == strlen(POLICY_YES) && !memcmp(data, POLICY_YES, len)) {
+                *ret_allow = true;
+                return 0;
+        }
+        if (len == strlen(POLICY_NO) && !memcmp(data, POLICY_NO, len))
+                return 0;
+        return rp_err_set(err, -EINVAL, "'%s' holds neither {\"crash_dumps\":true} nor "
+                          "{\"crash_dumps\":false} (%zu bytes)", path, len);
 }

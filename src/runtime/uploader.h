@@ -16,7 +16,10 @@
  *  - crash dumps travel only when the device group allows them
  *    (`allow_dumps`, the group's crash-dump opt-in as the service reports
  *    it); otherwise they are stripped from the batch before sending. The
- *    stripping is deterministic, so a retry sends the same bytes.
+ *    stripping is deterministic, so a retry sends the same bytes. The last
+ *    opt-in the service reported is kept in <data_dir>/RTD_UPLOAD_POLICY_FILE
+ *    (rtd_upload_policy_save/_load) so it survives a reboot; without that
+ *    file dumps stay off until the service says yes.
  *
  * rampartd calls rtd_uploader_poll() from a timer (the returned delay says
  * when next) and right after it queued an urgent event. Single-threaded;
@@ -36,6 +39,7 @@
 #define RTD_UPLOAD_BACKOFF_MAX_S 21600u         /* 6 h */
 #define RTD_UPLOAD_MAX_BATCHES  16u             /* batches sent by one poll */
 #define RTD_UPLOAD_PATH         "/device/v1/failures"
+#define RTD_UPLOAD_POLICY_FILE  "upload-policy.json"
 
 struct rtd_uploader_opts {
         unsigned interval_s;            /* 0 = RTD_UPLOAD_INTERVAL_S */
@@ -81,3 +85,12 @@ int rtd_uploader_poll(struct rtd_uploader *u, time_t now, unsigned *ret_next_s,
  * *ret_stripped gets the number of dumps removed (0: the same bytes). */
 int rtd_upload_strip_dumps(const char *json, size_t len, char **ret_json, size_t *ret_len,
                            unsigned *ret_stripped, struct rp_err *err) RP_WUR;
+
+/* The last crash-dump opt-in the service reported, in
+ * <data_dir>/RTD_UPLOAD_POLICY_FILE: `{"crash_dumps":true}` or
+ * `{"crash_dumps":false}` plus a newline. _save replaces the file
+ * atomically (write, fsync, rename). _load sets *ret_allow false when the
+ * file does not exist; a file with any other content is an error (and
+ * *ret_allow is false). */
+int rtd_upload_policy_save(const char *data_dir, bool allow, struct rp_err *err) RP_WUR;
+int rtd_upload_policy_load(const char *data_dir, bool *ret_allow, struct rp_err *err) RP_WUR;

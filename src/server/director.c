@@ -503,6 +503,9 @@ static void checkin(struct srv_req *r)
                         json_object_set_new(deleg, role, x);
         }
         json_object_set_new(reply, "delegated", deleg);
+        /* the device group's settings the device applies itself */
+        json_object_set_new(reply, "policy", json_pack("{s:b}", "crash_dumps",
+                                                       a->group.crash_dumps_allowed));
         srv_audit_target(r, dev.ueid);
         srv_reply_json(r, 200, reply);
 out:

@@ -3,6 +3,7 @@
  * interval has passed while urgent ones go at once, a failed attempt keeps
  * every event and backs off, and no attempt is made before the back-off
  * ends. The transport is real: a loopback port nothing listens on. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,11 +185,79 @@ static void test_policy_and_backoff(void **state)
         rtd_http_global_cleanup();
 }
 
+/* The crash-dump opt-in kept in the data dir: no file means no dumps; a
+ * yes and a no survive a reload; a replaced file leaves no temp behind;
+ * anything else is refused (and reads as no) without touching the file. */
+static void test_policy_file(void **state)
+{
+        struct fx *f = *state;
+        struct rp_err err = {0};
+        char path[128];
+        bool allow = true;
+        snprintf(path, sizeof(path), "%s/%s", f->dir, RTD_UPLOAD_POLICY_FILE);
+        assert_int_equal(rtd_upload_policy_load(f->dir, &allow, &err), 0);
+        assert_false(allow);
+        assert_int_equal(rtd_upload_policy_save(f->dir, true, &err), 0);
+        assert_int_equal(rtd_upload_policy_load(f->dir, &allow, &err), 0);
+        assert_true(allow);
+        assert_int_equal(rtd_upload_policy_save(f->dir, false, &err), 0);
+        assert_int_equal(rtd_upload_policy_load(f->dir, &allow, &err), 0);
+        assert_false(allow);
+        assert_int_equal(rtd_upload_policy_save(f->dir, true, &err), 0);
+        static const char *const bad[] = {"{\"crash_dumps\":1}\n", "{\"crash_dumps\":true}",
+                                          "", "{\"crash_dumps\":true}\n\n", "yes\n"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(rp_write_file_atomic(path, bad[i], strlen(bad[i]), 0600, &err), 0);
+                allow = true;
+                memset(&err, 0, sizeof(err));
+                assert_int_equal(rtd_upload_policy_load(f->dir, &allow, &err), -EINVAL);
+                assert_false(allow);
+                assert_non_null(strstr(err.msg, RTD_UPLOAD_POLICY_FILE));
+                uint8_t *data = NULL;
+                size_t len = 0;
+                assert_int_equal(rp_read_file(path, 64, &data, &len, &err), 0);
+                assert_int_equal(len, strlen(bad[i]));
+                free(data);
+        }
+        /* a file too large to be a policy */
+        char big[200];
+        memset(big, ' ', sizeof(big));
+        assert_int_equal(rp_write_file_atomic(path, big, sizeof(big), 0600, &err), 0);
+        assert_true(rtd_upload_policy_load(f->dir, &allow, &err) < 0);
+        assert_false(allow);
+}
+
+/* The uploader sends dumps exactly when allow_dumps is set: with it off
+ * the dump is stripped (counted), with it on nothing is stripped. The
+ * service is unreachable, so the batch stays in flight either way. */
+static void test_allow_dumps_decides(void **state)
+{
+        struct fx *f = *state;
+        struct rp_err err = {0};
+        struct fail_event ev;
+        struct rtd_uploader u;
+        unsigned next = 0;
+        event(&ev, FAIL_APP_CRASH, "crash_here", true);
+        assert_int_equal(rtd_failq_record(f->q, &ev, &err), 0);
+        fail_event_clear(&ev);
+        struct rtd_uploader_opts o = { .backoff_min_s = 1, .backoff_max_s = 1, .allow_dumps = false };
+        rtd_uploader_init(&u, f->q, &f->http, &o);
+        assert_int_equal(rtd_uploader_poll(&u, 1000, &next, &err), -EAGAIN);
+        assert_int_equal(u.stats.dumps_stripped, 1);
+        o.allow_dumps = true;
+        rtd_uploader_init(&u, f->q, &f->http, &o);
+        assert_int_equal(rtd_uploader_poll(&u, 2000, &next, &err), -EAGAIN);
+        assert_int_equal(u.stats.dumps_stripped, 0);
+        assert_int_equal(u.stats.attempts_failed, 1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strip_dumps),
                 cmocka_unit_test_setup_teardown(test_policy_and_backoff, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_policy_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_allow_dumps_decides, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
