@@ -61,5 +61,11 @@ static inline struct cr_csr *cr_csr_wrap(X509_REQ *r) { return (struct cr_csr *)
 int cr_ossl_err(struct rp_err *err, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* PEM text of `obj`: `write` puts it into a memory BIO (returning 1 on
+ * success); *ret_pem gets a malloc'd NUL-terminated copy. Failures say
+ * "cannot encode <what> as PEM" with OpenSSL's reason. */
+int cr_pem_string(int (*write)(BIO *b, const void *obj), const void *obj, char **ret_pem,
+                  struct rp_err *err, const char *what) RP_WUR;
+
 /* Subject of a certificate as one line ("CN=x, O=y"), into buf. */
 void cr_x509_name_line(const X509_NAME *name, char *buf, size_t len);

@@ -177,30 +177,14 @@ int cr_csr_to_der(const struct cr_csr *c, uint8_t **ret_der, size_t *ret_len)
         return 0;
 }
 
+static int write_csr(BIO *b, const void *c)
+{
+        return PEM_write_bio_X509_REQ(b, cr_csr_req(c));
+}
+
 int cr_csr_to_pem(const struct cr_csr *c, char **ret_pem, struct rp_err *err)
 {
-        BIO *bio = BIO_new(BIO_s_mem());
-        char *data = NULL, *out;
-        long n;
-
-        ERR_clear_error();
-        if (!bio)
-                return cr_ossl_err(err, -ENOMEM, "cannot allocate BIO");
-        if (PEM_write_bio_X509_REQ(bio, cr_csr_req(c)) != 1 ||
-            (n = BIO_get_mem_data(bio, &data)) <= 0) {
-                BIO_free(bio);
-                return cr_ossl_err(err, -EIO, "cannot encode CSR as PEM");
-        }
-        out = malloc((size_t)n + 1);
-        if (!out) {
-                BIO_free(bio);
-                return rp_err_set(err, -ENOMEM, "out of memory");
-        }
-        memcpy(out, data, (size_t)n);
-        out[n] = '\0';
-        BIO_free(bio);
-        *ret_pem = out;
-        return 0;
+        return cr_pem_string(write_csr, c, ret_pem, err, "CSR");
 }
 
 int cr_csr_pubkey(const struct cr_csr *c, struct cr_key **ret)

@@ -716,7 +716,8 @@ void cr_certs_free(struct cr_cert **v, size_t n)
         free(v);
 }
 
-int cr_cert_to_pem(const struct cr_cert *c, char **ret_pem, struct rp_err *err)
+int cr_pem_string(int (*write)(BIO *b, const void *obj), const void *obj, char **ret_pem,
+                  struct rp_err *err, const char *what)
 {
         BIO *bio = BIO_new(BIO_s_mem());
         char *data = NULL, *out;
@@ -725,10 +726,9 @@ int cr_cert_to_pem(const struct cr_cert *c, char **ret_pem, struct rp_err *err)
         ERR_clear_error();
         if (!bio)
                 return cr_ossl_err(err, -ENOMEM, "cannot allocate BIO");
-        if (PEM_write_bio_X509(bio, cr_cert_x509(c)) != 1 ||
-            (n = BIO_get_mem_data(bio, &data)) <= 0) {
+        if (write(bio, obj) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0) {
                 BIO_free(bio);
-                return cr_ossl_err(err, -EIO, "cannot encode certificate as PEM");
+                return cr_ossl_err(err, -EIO, "cannot encode %s as PEM", what);
         }
         out = malloc((size_t)n + 1);
         if (!out) {
@@ -740,6 +740,16 @@ int cr_cert_to_pem(const struct cr_cert *c, char **ret_pem, struct rp_err *err)
         BIO_free(bio);
         *ret_pem = out;
         return 0;
+}
+
+static int write_cert(BIO *b, const void *c)
+{
+        return PEM_write_bio_X509(b, cr_cert_x509(c));
+}
+
+int cr_cert_to_pem(const struct cr_cert *c, char **ret_pem, struct rp_err *err)
+{
+        return cr_pem_string(write_cert, c, ret_pem, err, "certificate");
 }
 
 int cr_cert_load_pem(const char *path, struct cr_cert **ret, struct rp_err *err)
