@@ -730,7 +730,7 @@ static void schedule_restart(struct sup_app *a)
  * anything with waitpid(-1), so it must have the app as its only tracee):
  * forked from rampartd after the compartment started, it seizes the app
  * (PID 2 of the compartment, found through init's children), follows it
- * with rtd_crash_monitor and writes the outcome, frames included, to a
+ * with rtd_crash_monitor and writes the outcome, frames and dump included, to a
  * pipe rampartd reads when the compartment ends. A crash in the first
  * instructions, before the seize, is recorded without frames. */
 
@@ -790,7 +790,9 @@ static void monitor_start(struct sup_app *a)
                 return;
         }
         if (m == 0) {
-                struct rtd_crash_opts opts = { 0 };
+                /* the dump stays on the device unless the group allows it:
+                 * the uploader strips it (upload_timer.c) */
+                struct rtd_crash_opts opts = { .dump = true, .dump_max = RTD_CRASH_DUMP_DEFAULT };
                 struct rtd_outcome o;
                 struct rp_err e = {0};
                 close(p[0]);
@@ -802,9 +804,11 @@ static void monitor_start(struct sup_app *a)
                         _exit(1);
                 if (rtd_crash_monitor(app, &opts, &o, &e) < 0)
                         _exit(1);
+                /* the outcome, then its dump_len bytes of dump */
+                uint8_t *dump = o.dump;
                 o.dump = NULL;
-                o.dump_len = 0;
-                if (rp_write_all(p[1], &o, sizeof(o)) < 0)
+                if (rp_write_all(p[1], &o, sizeof(o)) < 0 ||
+                    (o.dump_len && rp_write_all(p[1], dump, o.dump_len) < 0))
                         _exit(1);
                 _exit(0);
         }
@@ -821,7 +825,21 @@ static bool monitor_collect(struct sup_app *a, struct rtd_outcome *ret)
         if (a->monitor_fd >= 0) {
                 struct pollfd pf = { .fd = a->monitor_fd, .events = POLLIN };
                 if (poll(&pf, 1, 2000) > 0 && rp_read_exact(a->monitor_fd, ret, sizeof(*ret)) == 0) {
+                        /* the monitor is the app's tracer, not trusted with more
+                         * than the cap it was given */
+                        size_t len = ret->dump_len;
                         ret->dump = NULL;
+                        ret->dump_len = 0;
+                        uint8_t *dump = len && len <= RTD_CRASH_DUMP_DEFAULT ? malloc(len) : NULL;
+                        if (dump && rp_read_exact(a->monitor_fd, dump, len) == 0) {
+                                ret->dump = dump;
+                                ret->dump_len = len;
+                        } else {
+                                free(dump);
+                                if (len)
+                                        rp_warn(LOG, "app '%s': crash dump of %zu bytes not received",
+                                                a->info.m.name, len);
+                        }
                         got = true;
                 }
                 close(a->monitor_fd);
@@ -847,6 +865,8 @@ static void record_end(struct sup_app *a, int status, struct rtd_outcome *captur
         if (captured && captured->kind == RTD_KILLED && WIFSIGNALED(status) &&
             captured->signal == WTERMSIG(status)) {
                 o = *captured;
+                captured->dump = NULL;          /* the dump moves into o */
+                captured->dump_len = 0;
         } else if (WIFSIGNALED(status)) {
                 o.kind = RTD_KILLED;
                 o.signal = WTERMSIG(status);
@@ -855,8 +875,10 @@ static void record_end(struct sup_app *a, int status, struct rtd_outcome *captur
                 o.kind = RTD_EXITED;
                 o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 125;
         }
-        if (!a->sup->cfg.failq)
+        if (!a->sup->cfg.failq) {
+                rtd_outcome_clear(&o);
                 return;
+        }
         int r = rtd_crash_to_event(&o, a->info.m.component_id, a->info.version, time(NULL), &ev, &e);
         if (r == 0 && rtd_failq_record(a->sup->cfg.failq, &ev, &e) < 0)
                 rp_warn(LOG, "app '%s': cannot queue the failure event: %s", a->info.m.name, e.msg);
@@ -889,6 +911,7 @@ static void app_ended(struct sup_app *a, int status, bool requested)
         rp_info(LOG, "app '%s' (%s) version %s %s after %llu ms%s", a->info.m.name, a->info.m.component_id,
                 a->info.version, a->last_exit, (unsigned long long)ran, requested ? " (stopped by the supervisor)" : "");
         if (requested) {
+                rtd_outcome_clear(&cap);
                 a->state = APP_STOPPED;
                 write_status(a->sup);
                 return;
@@ -900,6 +923,7 @@ static void app_ended(struct sup_app *a, int status, bool requested)
                 rp_info(LOG, "app '%s': crash at pc 0x%llx, %u frames, top: %s", a->info.m.name,
                         (unsigned long long)cap.pc, cap.nframes,
                         cap.frames[0].function[0] ? cap.frames[0].function : "?");
+        rtd_outcome_clear(&cap);        /* a dump record_end did not take */
         if ((long)ran >= RTD_SUP_STABLE_MS)
                 a->consecutive = 0;
         if (abnormal)

@@ -3,13 +3,15 @@ the check-in reply carries `policy.crash_dumps`, the update agent hands it
 to the failure uploader, which keeps it in <data>/upload-policy.json across
 reboots and sends crash dumps only while the group allows them. A group
 switched to no dumps gets its next crash without the dump, stripped on the
-device (the service has nothing to discard)."""
+device (the service has nothing to discard). A real app crash carries the
+dump rampartd's supervisor captured, and it reaches the service."""
 import json
 import re
 
 import pytest
 
 from conftest import binary, run
+from test_apps import EX, IDS, dev_cmd, example_manifest, grant, keypair, pack, wait_log
 from test_updates_device import World, no_sanitizer_reports, wait_for
 
 ENV = {"RAMPARTD_UPLOAD_POLL_S": "1", "RAMPARTD_UPLOAD_INTERVAL_S": "1",
@@ -100,3 +102,38 @@ def test_dumps_follow_the_group_opt_in(world, tmp_path):
     assert discarded(w) == before
     w["dev"].stop()
     no_sanitizer_reports(w["dev"])
+
+
+def test_a_real_app_crash_carries_its_dump_to_the_service(world, tmp_path):
+    """The crasher example app crashes under rampartd's supervisor on a
+    device whose group allows dumps: the event the service stores has the
+    dump the supervisor's crash monitor took (RPDUMP01, within the cap)."""
+    d = world.device(world.os["1.0.0"], group="Development")
+    w = {"server": world.srv, "admin": world.admin, "ueid": d.ueid, "dev": d}
+    w["key"], pub = keypair(tmp_path, "dev")
+    grant(w, [pub], tmp_path / "cap.jws")
+    d.start(env=dict(ENV, RAMPARTD_APP_BACKOFF_MIN_MS="200"))
+    wait_for(lambda: policy_file(w) == YES or None, "the opt-in from a check-in", log=d.log)
+    wait_for(lambda: "development capability fetched: 1 key(s)" in d.log() or None,
+             "the capability fetch", log=d.log)
+    wait_for(lambda: (d.dir / "data" / "run" / "control.sock").exists() or None,
+             "the control socket", log=d.log)
+    # a sanitizer build's app catches SIGSEGV itself (and exits 1): crash by abort() there
+    sanitized = b"__asan_init" in (EX / "app-crasher").read_bytes()
+    mode, sig = ("abort", 6) if sanitized else ("segv", 11)
+    m = example_manifest("crasher", CmdArgs=[mode, "20"])
+    dev_cmd(w, "sideload", pack(tmp_path, m, "crasher", "1", w["key"]))
+    wait_log(w, "crasher", "crasher: waiting for GPIO 20")
+    (d.dir / "data" / "board" / "gpio" / "20").write_text("1\n")
+    crashes = lambda: w["server"].db_query(
+        "SELECT ueid, signal, dump FROM failure_events WHERE component_id = ? AND class = 'app_crash'",
+        (IDS["crasher"],))
+    rows = wait_for(lambda: crashes() or None, "the app crash at the service", log=d.log)
+    (d.dir / "data" / "board" / "gpio" / "20").write_text("0\n")
+    ueid, got_sig, blob = rows[0]
+    assert (ueid, got_sig) == (w["ueid"], sig), rows
+    assert blob is not None, rows
+    assert 1024 <= len(blob) <= 16 * 1024, len(blob)
+    assert bytes(blob[:8]) == b"RPDUMP01", bytes(blob[:16])
+    d.stop()
+    no_sanitizer_reports(d)
