@@ -476,6 +476,43 @@ class Demo:
         for d in self.devices:
             d.stop()
         self.procs.stop_all()
+        self.reap_leftovers()
+
+    def reap_leftovers(self, grace=15.0):
+        """A device's normal world gets SIGTERM when its boot stage dies and
+        shuts down on its own (apps first); wait for every process still
+        running from the work dir, then kill what is left, so "stopped" is
+        true before the files go."""
+        deadline = time.monotonic() + grace
+        while True:
+            left = processes_under(self.work)
+            if not left:
+                return
+            if time.monotonic() > deadline:
+                for pid in left:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.2)
+                return
+            time.sleep(0.1)
+
+
+def processes_under(work: pathlib.Path) -> list:
+    """Pids whose command line names a path inside the work dir."""
+    needle = str(work).encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if needle in f.read():
+                    pids.append(int(entry))
+        except OSError:
+            pass
+    return pids
 
 
 def main() -> int:
